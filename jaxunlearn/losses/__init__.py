@@ -1,0 +1,15 @@
+"""Pure loss functions on ``(logits, labels, weights)``; see :mod:`jaxunlearn.losses.classification`."""
+
+from jaxunlearn.losses.classification import (
+    cross_entropy,
+    gradient_ascent_loss,
+    per_example_cross_entropy,
+    weighted_accuracy,
+)
+
+__all__ = [
+    "cross_entropy",
+    "gradient_ascent_loss",
+    "per_example_cross_entropy",
+    "weighted_accuracy",
+]

@@ -1,0 +1,151 @@
+"""Orbax checkpoints of a :class:`~jaxunlearn.train.steps.TrainState` plus JSON metadata.
+
+A checkpoint holds params, mutable model state, optimizer state, the base PRNG key and the step
+(which with the key fixes the data order), so a resumed run continues exactly where it stopped.
+Metadata records the config and the dataset fingerprint that produced it, and a SHA-256 digest
+of every array: a checkpoint whose bytes were damaged is refused with a clear error, and nothing
+is deleted, so older checkpoints stay usable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, unreadable, or does not belong to this run."""
+
+
+def tree_digest(tree: Any) -> str:
+    """SHA-256 over the shapes, dtypes and bytes of every leaf of ``tree`` (in tree order)."""
+    digest = hashlib.sha256()
+    for leaf in jax.tree_util.tree_leaves(tree):
+        array = np.asarray(jax.device_get(leaf))
+        digest.update(f"{array.shape}{array.dtype}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+class Checkpointer:
+    """Save and restore training states in ``directory`` (one sub-directory per step).
+
+    Args:
+      directory: where checkpoints live; created on the first save.
+      max_to_keep: how many of the newest checkpoints to keep.
+    """
+
+    def __init__(self, directory: str | os.PathLike, *, max_to_keep: int = 3):
+        self.directory = os.path.abspath(os.fspath(directory))
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=max_to_keep, create=False, enable_async_checkpointing=False
+        )
+        self._options = options
+        self._manager: ocp.CheckpointManager | None = None
+
+    @property
+    def manager(self) -> ocp.CheckpointManager:
+        if self._manager is None:
+            os.makedirs(self.directory, exist_ok=True)
+            self._manager = ocp.CheckpointManager(self.directory, options=self._options)
+        return self._manager
+
+    def all_steps(self) -> list[int]:
+        """The steps that have a finished checkpoint, oldest first."""
+        if not os.path.isdir(self.directory):
+            return []
+        return sorted(self.manager.all_steps())
+
+    def latest_step(self) -> int | None:
+        steps = self.all_steps()
+        return steps[-1] if steps else None
+
+    def save(self, step: int, state: Any, metadata: dict) -> None:
+        """Write ``state`` (a pytree of arrays) and JSON ``metadata`` as checkpoint ``step``."""
+        metadata = {**metadata, "step": int(step), "digest": tree_digest(state)}
+        self.manager.save(
+            int(step),
+            args=ocp.args.Composite(
+                state=ocp.args.StandardSave(state), metadata=ocp.args.JsonSave(metadata)
+            ),
+            force=True,
+        )
+        self.manager.wait_until_finished()
+
+    def restore(self, target: Any, step: int | None = None) -> tuple[Any, dict]:
+        """Restore checkpoint ``step`` (default: the newest) into the structure of ``target``.
+
+        Raises:
+          CheckpointError: no checkpoint (or not that step) exists, it cannot be read, or its
+            arrays do not match the digest written with it. Nothing on disk is changed.
+        """
+        steps = self.all_steps()
+        if not steps:
+            raise CheckpointError(f"no checkpoint found in {self.directory}")
+        if step is None:
+            step = steps[-1]
+        if step not in steps:
+            raise CheckpointError(
+                f"no checkpoint for step {step} in {self.directory}; available steps: {steps}"
+            )
+        older = [s for s in steps if s < step]
+        advice = (
+            f" Older checkpoints are intact (steps {older}); restore one of them explicitly."
+            if older
+            else ""
+        )
+        try:
+            restored = self.manager.restore(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(target), metadata=ocp.args.JsonRestore()
+                ),
+            )
+        except Exception as error:  # orbax raises many kinds of errors for damaged files
+            raise CheckpointError(
+                f"checkpoint for step {step} in {self.directory} is corrupt or unreadable "
+                f"({type(error).__name__}: {error}).{advice}"
+            ) from error
+        state, metadata = restored["state"], restored["metadata"]
+        if metadata is None or "digest" not in metadata:
+            raise CheckpointError(
+                f"checkpoint for step {step} in {self.directory} has no metadata.{advice}"
+            )
+        if tree_digest(state) != metadata["digest"]:
+            raise CheckpointError(
+                f"checkpoint for step {step} in {self.directory} is corrupt: its arrays do not "
+                f"match the digest written with them.{advice}"
+            )
+        return state, metadata
+
+    def set_aside_after(self, step: int) -> list[str]:
+        """Move checkpoints newer than ``step`` to ``<directory>_superseded/`` (never deleted).
+
+        Used when a run resumes explicitly from an older step: its new checkpoints would collide
+        with the newer ones. Returns the new paths of what was moved.
+        """
+        newer = [s for s in self.all_steps() if s > step]
+        if not newer:
+            return []
+        self.close()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = f"{self.directory}_superseded"
+        os.makedirs(target, exist_ok=True)
+        moved = []
+        for newer_step in newer:
+            destination = os.path.join(target, f"{newer_step}-{stamp}")
+            shutil.move(os.path.join(self.directory, str(newer_step)), destination)
+            moved.append(destination)
+        return moved
+
+    def close(self) -> None:
+        if self._manager is not None:
+            self._manager.close()
+            self._manager = None

@@ -1,0 +1,185 @@
+"""The jitted train and predict steps.
+
+A training run is a sequence of calls to one compiled function ``step(state, order, inputs,
+labels) -> (state, metrics)``. The whole dataset lives on the device; ``order`` is the epoch's
+shuffled index order, padded to a whole number of batches. Each step slices its batch of indices
+from ``order`` at ``state.step``, gathers and augments the batch on the device, and marks the
+padding with weight 0, so no data crosses from the host inside the loop.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh
+
+from jaxunlearn.losses import cross_entropy, weighted_accuracy
+from jaxunlearn.train.augment import augment
+from jaxunlearn.train.sharding import batch_sharded, replicated
+
+LossFn = Callable[[jax.Array, jax.Array, jax.Array], jax.Array]
+
+
+class TrainState(NamedTuple):
+    """Everything a run needs to continue bit-identically.
+
+    Attributes:
+      step: int32 scalar, the number of optimizer steps taken.
+      params: the ``params`` collection of the model variables.
+      model_state: the other (mutable) collections, e.g. ``{"batch_stats": ...}``.
+      opt_state: the Optax state.
+      key: uint32 raw key data of the run's base PRNG key; step ``t`` uses ``fold_in(key, t)``, so
+        the data order and augmentation are functions of (seed, step) alone.
+    """
+
+    step: jax.Array
+    params: Any
+    model_state: dict
+    opt_state: Any
+    key: jax.Array
+
+
+def create_train_state(
+    variables: dict, tx: optax.GradientTransformation, seed: int
+) -> TrainState:
+    """A fresh state at step 0 from model ``variables`` (``{"params": ..., ...}``)."""
+    if "params" not in variables:
+        raise ValueError("variables: expected a dict with a 'params' collection")
+    params = variables["params"]
+    model_state = {name: value for name, value in variables.items() if name != "params"}
+    key = jax.random.key_data(jax.random.key(seed))
+    return TrainState(jnp.zeros((), jnp.int32), params, model_state, tx.init(params), key)
+
+
+def state_variables(state: TrainState) -> dict:
+    """The model variables (``params`` plus mutable collections) held by ``state``."""
+    return {"params": state.params, **state.model_state}
+
+
+def steps_per_epoch(num_examples: int, batch_size: int) -> int:
+    """Batches per epoch; the last batch is padded (weight 0), so every example is seen once."""
+    return math.ceil(num_examples / batch_size)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _epoch_order_jit(key_data: jax.Array, epoch: jax.Array, num_examples: int, padded: int):
+    key = jax.random.fold_in(jax.random.wrap_key_data(key_data), 0x0DA7A)
+    permutation = jax.random.permutation(jax.random.fold_in(key, epoch), num_examples)
+    repeats = -(-padded // num_examples)
+    return jnp.tile(permutation, repeats)[:padded]
+
+
+def epoch_order(key_data: jax.Array, epoch: int, num_examples: int, batch_size: int) -> jax.Array:
+    """The shuffled example order of ``epoch``, padded by wrapping to whole batches.
+
+    A function of (key, epoch) only, so a resumed run sees the same order.
+    """
+    padded = steps_per_epoch(num_examples, batch_size) * batch_size
+    return _epoch_order_jit(key_data, jnp.asarray(epoch, jnp.int32), num_examples, padded)
+
+
+def make_train_step(
+    apply_fn: Callable,
+    tx: optax.GradientTransformation,
+    *,
+    num_examples: int,
+    batch_size: int,
+    mesh: Mesh,
+    loss_fn: LossFn = cross_entropy,
+    augmentation: str | None = None,
+) -> Callable[..., tuple[TrainState, dict]]:
+    """Compile one optimizer step on a device-resident dataset.
+
+    Args:
+      apply_fn: ``apply(variables, inputs, train, rng=None) -> (logits, new_mutable)``.
+      tx: the Optax transformation (optimizer and any add-ons).
+      num_examples: the dataset size ``n``; positions ``>= n`` in the padded order get weight 0.
+      batch_size: the global batch size (a multiple of the number of devices).
+      mesh: the device mesh; the batch is sharded over its ``data`` axis.
+      loss_fn: ``loss(logits, labels, weights) -> scalar``, minimised.
+      augmentation: ``None``, ``"crop"`` or ``"crop_flip"``.
+
+    Returns:
+      ``step(state, order, inputs, labels) -> (state, {"loss", "accuracy"})``, jitted with the
+      state donated.
+    """
+    per_epoch = steps_per_epoch(num_examples, batch_size)
+    batch_sharding = batch_sharded(mesh)
+
+    def step(state: TrainState, order: jax.Array, inputs: jax.Array, labels: jax.Array):
+        position = state.step % per_epoch
+        start = position * batch_size
+        indices = jax.lax.dynamic_slice(order, (start,), (batch_size,))
+        indices = jax.lax.with_sharding_constraint(indices, batch_sharding)
+        weights = (start + jnp.arange(batch_size) < num_examples).astype(jnp.float32)
+        weights = jax.lax.with_sharding_constraint(weights, batch_sharding)
+        key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
+        augment_key, dropout_key = jax.random.split(key)
+        batch_inputs = augment(augment_key, inputs[indices], augmentation)
+        batch_labels = labels[indices]
+
+        def objective(params):
+            variables = {"params": params, **state.model_state}
+            logits, new_model_state = apply_fn(variables, batch_inputs, True, rng=dropout_key)
+            return loss_fn(logits, batch_labels, weights), (logits, new_model_state)
+
+        (loss, (logits, new_model_state)), grads = jax.value_and_grad(objective, has_aux=True)(
+            state.params
+        )
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        metrics = {"loss": loss, "accuracy": weighted_accuracy(logits, batch_labels, weights)}
+        new_state = TrainState(state.step + 1, params, new_model_state, opt_state, state.key)
+        return new_state, metrics
+
+    return jax.jit(step, donate_argnums=(0,), out_shardings=(replicated(mesh), replicated(mesh)))
+
+
+def make_predict_fn(apply_fn: Callable, mesh: Mesh, batch_size: int) -> Callable:
+    """Compile ``predict(variables, inputs) -> logits`` for one batch, sharded over ``mesh``."""
+    del batch_size  # the batch shape comes from the inputs; kept for symmetry with training
+
+    def predict(variables, inputs):
+        inputs = jax.lax.with_sharding_constraint(inputs, batch_sharded(mesh))
+        logits, _ = apply_fn(variables, inputs, False)
+        return logits
+
+    return jax.jit(predict)
+
+
+def predict_logits(
+    apply_fn: Callable,
+    variables: dict,
+    inputs: np.ndarray,
+    *,
+    batch_size: int = 512,
+    mesh: Mesh | None = None,
+) -> np.ndarray:
+    """Logits of the model in eval mode for every row of ``inputs``, as a float32 NumPy array.
+
+    Batches are padded to a fixed size (a multiple of the device count) so one program serves all.
+    """
+    from jaxunlearn.train.sharding import make_mesh
+
+    mesh = mesh or make_mesh()
+    batch_size = max(mesh.size, (batch_size // mesh.size) * mesh.size)
+    predict = make_predict_fn(apply_fn, mesh, batch_size)
+    variables = jax.device_put(variables, replicated(mesh))
+    outputs = []
+    for start in range(0, len(inputs), batch_size):
+        chunk = np.asarray(inputs[start : start + batch_size])
+        real = len(chunk)
+        if real < batch_size:
+            pad = np.zeros((batch_size - real, *chunk.shape[1:]), chunk.dtype)
+            chunk = np.concatenate([chunk, pad])
+        chunk = jax.device_put(chunk, batch_sharded(mesh))
+        outputs.append(np.asarray(predict(variables, chunk))[:real])
+    if not outputs:
+        raise ValueError("inputs: cannot predict on an empty array")
+    return np.concatenate(outputs).astype(np.float32)
