@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-import numpy as np
-
 
 def bar_chart(
     rows: Sequence[dict],
@@ -15,12 +13,13 @@ def bar_chart(
     *,
     label_key: str = "method",
     title: str = "",
-    ylabel: str = "%",
     reference: str | None = "retrain",
 ) -> str:
-    """Grouped bars: one group per metric, one bar per row; the reference row is hatched.
+    """One panel per metric, one bar per row, each panel on its own scale.
 
-    Returns the path of the written PNG.
+    Metrics as different as UA (near 0) and RA (near 100) stay readable side by side. The
+    ``reference`` row (the retrained model) is hatched and drawn as a dashed line across its
+    panel, so the distance of each method to it is what the eye reads. Returns the PNG's path.
     """
     import matplotlib
 
@@ -28,29 +27,40 @@ def bar_chart(
     import matplotlib.pyplot as plt
 
     labels = [str(row[label_key]) for row in rows]
-    positions = np.arange(len(metrics))
-    width = 0.8 / max(len(rows), 1)
-    figure, axis = plt.subplots(figsize=(1.6 + 1.5 * len(metrics) + 0.3 * len(rows), 4.0))
-    for i, row in enumerate(rows):
-        values = [row[metric] for metric in metrics]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    figure, axes = plt.subplots(
+        1, len(metrics), figsize=(2.2 + 2.3 * len(metrics), 3.6), squeeze=False
+    )
+    for axis, metric in zip(axes[0], metrics):
+        values = [float(row[metric]) for row in rows]
         bars = axis.bar(
-            positions + (i - (len(rows) - 1) / 2) * width,
+            range(len(rows)),
             values,
-            width,
-            label=labels[i],
-            hatch="//" if labels[i] == reference else None,
-            edgecolor="black" if labels[i] == reference else None,
+            color=[colours[i % len(colours)] for i in range(len(rows))],
+            hatch=["//" if label == reference else None for label in labels],
+            edgecolor=["black" if label == reference else "none" for label in labels],
         )
-        axis.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
-    axis.set_xticks(positions, metrics)
-    axis.set_ylabel(ylabel)
-    axis.set_ylim(0, 105 if ylabel == "%" else None)
+        axis.bar_label(bars, fmt="%.3g", fontsize=7, padding=1)
+        if reference in labels:
+            axis.axhline(values[labels.index(reference)], color="black", lw=0.8, ls="--")
+        low, high = min(values), max(values)
+        if low > 0.5 * high > 0:  # all values far from zero (accuracies near 100): zoom in
+            span = max(high - low, 0.01 * high)
+            axis.set_ylim(low - 1.5 * span, high + 0.5 * span)
+        else:
+            low = min(low, 0.0)
+            span = (high - low) or 1.0
+            axis.set_ylim(low - 0.02 * span, high + 0.15 * span)
+        axis.set_title(metric)
+        axis.set_xticks([])
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[i % len(colours)]) for i in range(len(rows))]
+    figure.legend(handles, labels, loc="lower center", ncols=min(len(rows), 6), fontsize=8,
+                  frameon=False)
     if title:
-        axis.set_title(title)
-    axis.legend(fontsize=8, ncols=min(len(rows), 5), loc="upper center", bbox_to_anchor=(0.5, -0.1))
-    figure.tight_layout()
+        figure.suptitle(title)
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
     path = os.fspath(path)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    figure.savefig(path, dpi=120, bbox_inches="tight")
+    figure.savefig(path, dpi=120)
     plt.close(figure)
     return path
