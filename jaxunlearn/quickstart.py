@@ -110,8 +110,8 @@ def run_quickstart(
             "seconds": "wall-clock time of the run, compilation included",
         },
     }
-    paths = write_table(rows, COLUMNS, out_dir, "results", metadata=metadata)
-    chart = bar_chart(rows, ["UA", "RA", "TA"], os.path.join(out_dir, "results.png"),
+    paths = write_table(rows, COLUMNS, out_dir, "results", metadata=metadata, digits=3)
+    chart = bar_chart(rows, ["UA", "RA", "TA", "forget_loss"], os.path.join(out_dir, "results.png"),
                       title="Unlearning 10% of digits (MLP)")
     with open(paths["md"]) as handle:
         echo(handle.read().rstrip())
