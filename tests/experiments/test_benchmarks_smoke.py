@@ -1,0 +1,24 @@
+"""The benchmark scripts run end to end on tiny settings (their numbers are not asserted)."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_train_throughput_smoke(tmp_path):
+    out = tmp_path / "throughput.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments/benchmarks/train_throughput.py"), "--model",
+         "small_cnn", "--batch-size", "16", "--steps", "2", "--warmup", "1", "--dataset-size", "64",
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, JAX_PLATFORMS="cpu"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| small_cnn | float32 |" in result.stdout and "| small_cnn | bfloat16 |" in result.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["dtype"] for row in rows] == ["float32", "bfloat16"]
+    assert all(row["images_per_second"] > 0 and row["timed_steps"] == 2 for row in rows)
