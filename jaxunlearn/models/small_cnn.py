@@ -1,0 +1,62 @@
+"""A small convolutional classifier for digits and other small grey-scale images."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxunlearn.models._layers import check_image_batch, flatten_features, max_pool_2x2
+
+
+class SmallCNN(nn.Module):
+    """LeNet-style network: per stage ``conv3x3 -> ReLU -> max-pool 2``, then two dense layers.
+
+    The convolution/subsampling stack of LeCun, Bottou, Bengio & Haffner (1998), "Gradient-based
+    learning applied to document recognition", Proc. IEEE 86(11), with ReLU and max-pooling in
+    place of the original squashing units and average subsampling. A stage whose input is already
+    1 pixel along a spatial axis does not pool that axis, so 8x8 digits work with any depth.
+
+    Attributes:
+        num_classes: number of output logits.
+        channels: output channels of each convolutional stage.
+        dense_size: width of the hidden dense layer.
+        dtype: computation dtype.
+        param_dtype: dtype of the parameters.
+
+    Call with NHWC images ``x`` of shape ``(n, height, width, channels)``; returns float32 logits
+    of shape ``(n, num_classes)``. ``train`` has no effect (no batch norm or dropout).
+    """
+
+    num_classes: int
+    channels: Sequence[int] = (32, 64)
+    dense_size: int = 128
+    dtype: Any = jnp.float32
+    param_dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        check_image_batch(x, "SmallCNN")
+        hidden = jnp.asarray(x, self.dtype)
+        for stage, features in enumerate(self.channels):
+            hidden = nn.Conv(
+                features,
+                kernel_size=(3, 3),
+                padding="SAME",
+                dtype=self.dtype,
+                param_dtype=self.param_dtype,
+                name=f"conv_{stage}",
+            )(hidden)
+            hidden = max_pool_2x2(nn.relu(hidden))
+        hidden = flatten_features(hidden)
+        hidden = nn.Dense(
+            self.dense_size, dtype=self.dtype, param_dtype=self.param_dtype, name="dense"
+        )(hidden)
+        hidden = nn.relu(hidden)
+        logits = nn.Dense(
+            self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype, name="head"
+        )(hidden)
+        return logits.astype(jnp.float32)
