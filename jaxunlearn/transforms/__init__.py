@@ -2,7 +2,19 @@
 
 - :mod:`~jaxunlearn.transforms.langevin`: Langevin noise and ℓ2-ball projection (projected noisy GD).
 - :mod:`~jaxunlearn.transforms.tilted`: tilted aggregation (TERM) and the TRW target.
+- :mod:`~jaxunlearn.transforms.masks`: feasible-update masks (AND, PROB, focus) that wrap any
+  first-order method, fed by :mod:`~jaxunlearn.transforms.grad_stats` through Optax extra args;
+  probabilities in :mod:`~jaxunlearn.transforms.mask_probability`.
+- :mod:`~jaxunlearn.transforms.saliency`: SalUn's saliency mask and a static element-wise mask.
 """
+
+from jaxunlearn.transforms.grad_stats import (
+    GradStats,
+    combine_stats,
+    grad_stats_from_samples,
+    microbatch_mean_stats,
+    per_example_grad_stats,
+)
 
 from jaxunlearn.transforms.langevin import (
     LangevinNoiseState,
@@ -10,6 +22,26 @@ from jaxunlearn.transforms.langevin import (
     global_norm,
     project_l2_ball,
 )
+from jaxunlearn.transforms.mask_probability import (
+    agreement_probability,
+    centered_sign_probability,
+    joint_feasibility_probability,
+    sign_agreement,
+)
+from jaxunlearn.transforms.masks import (
+    FeasibleMaskState,
+    aggregate_identity,
+    aggregate_ling,
+    aggregate_ming,
+    and_mask,
+    feasible_mask,
+    focus_above_threshold,
+    focus_centered,
+    focus_mask,
+    focus_probability,
+    prob_mask,
+)
+from jaxunlearn.transforms.saliency import saliency_mask, static_mask
 from jaxunlearn.transforms.tilted import (
     TiltedAggregateState,
     class_similarity,
@@ -20,9 +52,31 @@ from jaxunlearn.transforms.tilted import (
 )
 
 __all__ = [
+    "FeasibleMaskState",
+    "GradStats",
     "LangevinNoiseState",
     "TiltedAggregateState",
     "add_langevin_noise",
+    "aggregate_identity",
+    "aggregate_ling",
+    "aggregate_ming",
+    "agreement_probability",
+    "and_mask",
+    "centered_sign_probability",
+    "combine_stats",
+    "feasible_mask",
+    "focus_above_threshold",
+    "focus_centered",
+    "focus_mask",
+    "focus_probability",
+    "grad_stats_from_samples",
+    "joint_feasibility_probability",
+    "microbatch_mean_stats",
+    "per_example_grad_stats",
+    "prob_mask",
+    "saliency_mask",
+    "sign_agreement",
+    "static_mask",
     "class_similarity",
     "global_norm",
     "project_l2_ball",
