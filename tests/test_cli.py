@@ -19,7 +19,8 @@ def test_quickstart_prints_and_writes_the_table(tmp_path):
     out = tmp_path / "quick"
     result = _cli("quickstart", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    for method in ("original", "retrain", "finetune", "gradient_ascent"):
+    for method in ("original", "retrain", "finetune", "gradient_ascent", "neggrad_plus",
+                   "random_label", "salun", "amun", "random_label+prob_mask"):
         assert f"| {method} |" in result.stdout
     for name in ("results.md", "results.csv", "results.json", "results.png", "splits.json"):
         assert (out / name).exists(), name
@@ -27,6 +28,7 @@ def test_quickstart_prints_and_writes_the_table(tmp_path):
     rows = {row["method"]: row for row in payload["rows"]}
     assert payload["metadata"]["environment"]["packages"]["jax"]
     assert payload["metadata"]["config"]["experiment"]["train"]["epochs"] == 30
+    assert rows["random_label"]["hyperparams"]["learning_rate"] == 0.001  # recorded per row
     # the original model saw the forget set, the retrained one did not: it must fit it better
     assert rows["original"]["forget_loss"] < rows["retrain"]["forget_loss"]
     assert rows["retrain"]["gap"] == 0.0
@@ -59,6 +61,6 @@ def test_bad_override_fails_before_writing(tmp_path):
     assert result.returncode == 2
     assert "train.learning_rate" in result.stderr
     assert not workdir.exists()
-    result = _cli("quickstart", "--out", str(tmp_path / "q"), "--set", "finetune.batch_size=0")
-    assert result.returncode == 2 and "batch_size" in result.stderr
+    result = _cli("quickstart", "--out", str(tmp_path / "q"), "--set", "variants=finetune,nosuch")
+    assert result.returncode == 2 and "nosuch" in result.stderr
     assert not (tmp_path / "q").exists()

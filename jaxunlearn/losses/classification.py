@@ -38,3 +38,38 @@ def weighted_accuracy(logits: jax.Array, labels: jax.Array, weights: jax.Array) 
     """Fraction of (weighted) examples whose arg-max prediction equals the label."""
     correct = (jnp.argmax(logits, axis=-1) == labels).astype(jnp.float32)
     return _weighted_mean(correct, weights)
+
+
+def soft_cross_entropy(logits: jax.Array, targets: jax.Array, weights: jax.Array) -> jax.Array:
+    """Weighted mean of −Σ_k target_k log softmax(logits)_k, for soft targets (batch, classes).
+
+    Equals KL(target ‖ softmax(logits)) up to the target's entropy, which has no gradient.
+    """
+    log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+    per_example = -jnp.sum(jnp.where(targets > 0, targets * log_probs, 0.0), axis=-1)
+    return _weighted_mean(per_example, weights)
+
+
+def distillation_kl(
+    student_logits: jax.Array, teacher_logits: jax.Array, weights: jax.Array,
+    temperature: float = 1.0,
+) -> jax.Array:
+    """Weighted mean KL(p_teacher ‖ p_student) at ``temperature`` (SCRUB, Kurmanji et al.,
+    NeurIPS 2023, Eq. (1); Hinton et al. 2015), without the T² factor."""
+    teacher = jax.nn.log_softmax(teacher_logits.astype(jnp.float32) / temperature, axis=-1)
+    student = jax.nn.log_softmax(student_logits.astype(jnp.float32) / temperature, axis=-1)
+    per_example = jnp.sum(jnp.exp(teacher) * (teacher - student), axis=-1)
+    return _weighted_mean(per_example, weights)
+
+
+def random_other_labels(key: jax.Array, labels: jax.Array, num_classes: int,
+                        exclude_true: bool = True) -> jax.Array:
+    """Labels drawn uniformly at random, from the other classes when ``exclude_true``.
+
+    The SalUn paper relabels with y′ ≠ y (Fan et al., ICLR 2024, Eq. (5)); its CIFAR-10 code draws
+    from all classes (``exclude_true=False``).
+    """
+    if exclude_true:
+        offsets = jax.random.randint(key, labels.shape, 1, num_classes)
+        return (labels + offsets) % num_classes
+    return jax.random.randint(key, labels.shape, 0, num_classes)

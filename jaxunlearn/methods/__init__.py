@@ -1,5 +1,50 @@
-"""Unlearning methods. The foundation ships the reference and the two simplest baselines."""
+"""Unlearning methods, each a :class:`~jaxunlearn.methods.base.Method` in :data:`METHODS`.
 
-from jaxunlearn.methods.simple import finetune, gradient_ascent, retrain
+``unlearn(model_fns, variables, splits, "salun", addons=("prob_mask",))`` runs any of them with
+any add-on through one generic jitted step (:mod:`jaxunlearn.methods.step`).
+"""
 
-__all__ = ["finetune", "gradient_ascent", "retrain"]
+from jaxunlearn.methods.base import (
+    COMMON_DEFAULTS,
+    METHODS,
+    Batch,
+    Method,
+    Prepared,
+    TermContext,
+    get_method,
+    logits_of,
+    register_method,
+)
+from jaxunlearn.methods import (  # noqa: F401  (registration side effects)
+    amun,
+    finetune,
+    gradient_ascent,
+    l1_sparse,
+    langevin,
+    neggrad_plus,
+    random_label,
+    retrain,
+    salun,
+    scrub,
+    trw,
+)
+from jaxunlearn.methods.addons import ADDONS, Addon, AddonContext
+from jaxunlearn.methods.run import UnlearnResult, forget_classes, unlearn
+
+__all__ = [
+    "ADDONS",
+    "Addon",
+    "AddonContext",
+    "Batch",
+    "COMMON_DEFAULTS",
+    "METHODS",
+    "Method",
+    "Prepared",
+    "TermContext",
+    "UnlearnResult",
+    "forget_classes",
+    "get_method",
+    "logits_of",
+    "register_method",
+    "unlearn",
+]

@@ -1,0 +1,207 @@
+"""What an unlearning method is: data, not code paths.
+
+A :class:`Method` names its two loss terms — the *unlearning* term L_U, evaluated on forget
+batches, and the *retain* term L_C, evaluated on retain batches, both minimised — plus the default
+optimizer, default hyperparameters, a schedule of which term is active at each step, and an
+optional ``prepare`` hook that computes what the terms need before the first step (a saliency
+mask, a frozen teacher's logits, adversarial examples, TRW targets). The one generic step in
+:mod:`jaxunlearn.methods.step` runs every method; the split into L_U and L_C is what lets the
+feasible-update masks (Dine, Furon, Faure 2025) wrap any of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+
+class Batch(NamedTuple):
+    """A batch gathered on the device.
+
+    Attributes:
+      inputs: (batch, H, W, C) float32.
+      labels: (batch,) int32.
+      weights: (batch,) float32, 0 for the padding that keeps shapes fixed.
+      indices: (batch,) int32 positions in the stream's dataset (for per-example auxiliary data).
+    """
+
+    inputs: jax.Array
+    labels: jax.Array
+    weights: jax.Array
+    indices: jax.Array
+
+
+class TermContext(NamedTuple):
+    """Everything a loss term may read besides params, model state and its batch.
+
+    Attributes:
+      apply_fn: ``apply(variables, inputs, train, rng=None) -> (logits, new_mutable)``.
+      aux: the pytree ``Method.prepare`` returned (device arrays), or ``{}``.
+      hyper: the method's hyperparameters (a dict of Python numbers).
+      key: a PRNG key for this step and term.
+      step: the int32 step counter.
+      steps_per_epoch: steps in one epoch of the method's primary stream.
+      num_classes: number of classes.
+    """
+
+    apply_fn: Callable
+    aux: Any
+    hyper: dict
+    key: jax.Array
+    step: jax.Array
+    steps_per_epoch: int
+    num_classes: int
+
+
+# term(params, model_state, batch, context) -> (loss, new_model_state)
+LossTerm = Callable[[Any, dict, Batch, TermContext], tuple[jax.Array, dict]]
+# schedule(step, steps_per_epoch, hyper) -> (forget_active, retain_active) as float32 0/1
+Schedule = Callable[[jax.Array, int, dict], tuple[jax.Array, jax.Array]]
+
+
+def logits_of(context: TermContext, params: Any, model_state: dict, inputs: jax.Array,
+              train: bool = True) -> tuple[jax.Array, dict]:
+    """Run the model inside a term; in eval mode the model state comes back unchanged."""
+    logits, new_state = context.apply_fn({"params": params, **model_state}, inputs, train,
+                                         rng=context.key)
+    return logits, (new_state if train else model_state)
+
+
+def always_both(step, steps_per_epoch, hyper):
+    del step, steps_per_epoch, hyper
+    return jnp.float32(1.0), jnp.float32(1.0)
+
+
+def default_optimizer(hyper: dict, total_steps: int) -> optax.GradientTransformation:
+    """SGD with momentum and coupled weight decay at a constant learning rate, the optimizer of
+    the SalUn / Unlearn-Sparse unlearning code (their MultiStep schedule never fires in 10 epochs)."""
+    del total_steps
+    base = optax.sgd(hyper["learning_rate"], momentum=hyper.get("momentum") or None)
+    if hyper.get("weight_decay"):
+        return optax.chain(optax.add_decayed_weights(hyper["weight_decay"]), base)
+    return base
+
+
+COMMON_DEFAULTS = {
+    "epochs": 5,
+    "learning_rate": 0.01,
+    "momentum": 0.9,
+    "weight_decay": 5e-4,
+    "batch_size": 64,
+    # 0 = automatic: as many forget batches per epoch as retain batches, so one epoch sees each
+    # forget example once (as SalUn's and Unlearn-Sparse's code does with separate passes)
+    "forget_batch_size": 0,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """An unlearning method as data.
+
+    Attributes:
+      name: registry key.
+      summary: one line: the paper and equation it implements.
+      forget_term: L_U on forget batches (minimised; −CE for gradient ascent), or ``None``.
+      retain_term: L_C on retain batches (minimised), or ``None``.
+      primary: the stream whose size defines an epoch, ``"forget"`` or ``"retain"``.
+      defaults: hyperparameters and their defaults; callers may override only these keys.
+      schedule: which term is active at each step (e.g. SCRUB's max- and min-steps).
+      optimizer: ``optimizer(hyper, total_steps)`` builds the base Optax optimizer.
+      prepare: ``prepare(model_fns, variables, splits, hyper, key) -> Prepared`` run once before
+        the first step, outside jit.
+      from_scratch: re-initialise the model before training (``retrain``).
+      class_unlearning: only valid when the forget set is whole classes.
+    """
+
+    name: str
+    summary: str
+    forget_term: LossTerm | None = None
+    retain_term: LossTerm | None = None
+    primary: str = "retain"
+    defaults: dict = dataclasses.field(default_factory=dict)
+    schedule: Schedule = always_both
+    optimizer: Callable[[dict, int], optax.GradientTransformation] = default_optimizer
+    prepare: Callable[..., "Prepared"] | None = None
+    from_scratch: bool = False
+    class_unlearning: bool = False
+
+    def __post_init__(self) -> None:
+        if self.forget_term is None and self.retain_term is None:
+            raise ValueError(f"method {self.name!r} needs a forget_term or a retain_term")
+        if self.primary not in ("forget", "retain"):
+            raise ValueError(f"method {self.name!r}: primary must be 'forget' or 'retain'")
+        if self.primary == "forget" and self.forget_term is None:
+            raise ValueError(f"method {self.name!r}: primary 'forget' needs a forget_term")
+        if self.primary == "retain" and self.retain_term is None:
+            raise ValueError(f"method {self.name!r}: primary 'retain' needs a retain_term")
+
+    def hyperparameters(self, overrides: dict | None = None) -> dict:
+        """The defaults with ``overrides`` applied, validated (unknown keys, non-finite values)."""
+        hyper = {**COMMON_DEFAULTS, **self.defaults}
+        for key, value in (overrides or {}).items():
+            if key not in hyper:
+                raise ValueError(
+                    f"hyperparams: {self.name!r} has no hyperparameter {key!r}; "
+                    f"it has {sorted(hyper)}"
+                )
+            hyper[key] = value
+        for key, value in hyper.items():
+            if isinstance(value, bool) or value is None or isinstance(value, str):
+                continue
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"hyperparams: {key} must be a finite number, got {value!r}")
+        for key in ("epochs", "batch_size", "forget_batch_size"):
+            minimum = 0 if key == "forget_batch_size" else 1
+            if not isinstance(hyper[key], int) or hyper[key] < minimum:
+                raise ValueError(f"hyperparams: {key} must be an int >= {minimum}, got {hyper[key]!r}")
+        if hyper["learning_rate"] <= 0:
+            raise ValueError(f"hyperparams: learning_rate must be > 0, got {hyper['learning_rate']}")
+        return hyper
+
+
+@dataclasses.dataclass
+class Prepared:
+    """What ``Method.prepare`` hands the step.
+
+    Attributes:
+      aux: a pytree of arrays the terms read through ``TermContext.aux`` (per-example arrays
+        are indexed with ``Batch.indices`` of their stream).
+      forget_inputs / forget_labels: replace the forget stream (e.g. AMUN's D_f ∪ D_adv).
+      variables: replace the starting variables (e.g. SalUn's masked start is unchanged, but a
+        method could re-initialise layers).
+      addons: transforms the method itself places after the optimizer (SalUn's static mask).
+      log: facts to record in the result (e.g. the mask's kept fraction).
+    """
+
+    aux: Any = dataclasses.field(default_factory=dict)
+    forget_inputs: np.ndarray | None = None
+    forget_labels: np.ndarray | None = None
+    variables: dict | None = None
+    addons: tuple = ()
+    log: dict = dataclasses.field(default_factory=dict)
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register_method(method: Method) -> Method:
+    """Add ``method`` to :data:`METHODS` under its name (names are unique)."""
+    if method.name in METHODS:
+        raise ValueError(f"method name {method.name!r} is already registered")
+    METHODS[method.name] = method
+    return method
+
+
+def get_method(name: str | Method) -> Method:
+    """Look a method up by name (a :class:`Method` passes through)."""
+    if isinstance(name, Method):
+        return name
+    if name not in METHODS:
+        raise ValueError(f"method: unknown method {name!r}; available: {sorted(METHODS)}")
+    return METHODS[name]

@@ -1,0 +1,212 @@
+"""``unlearn()``: run any registered method, with add-ons, on device-resident data."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh
+
+from jaxunlearn.methods.addons import AddonContext, build_addons, resolve_addons
+from jaxunlearn.methods.base import Method, Prepared, get_method
+from jaxunlearn.methods.step import make_unlearn_step
+from jaxunlearn.train.checkpoint import Checkpointer, CheckpointError
+from jaxunlearn.train.progress import progress_bar
+from jaxunlearn.train.sharding import check_divisible, make_mesh, replicate
+from jaxunlearn.train.steps import create_train_state, epoch_order, state_variables, steps_per_epoch
+
+
+@dataclasses.dataclass
+class UnlearnResult:
+    """What :func:`unlearn` returns.
+
+    Attributes:
+      variables: the unlearned model variables.
+      log: method, hyperparameters, add-ons, steps, seconds, per-epoch losses and what the
+        method's preparation recorded (JSON-able).
+    """
+
+    variables: dict
+    log: dict
+
+
+def _stream_key(key_data: jax.Array, stream: int) -> jax.Array:
+    return jax.random.key_data(jax.random.fold_in(jax.random.wrap_key_data(key_data), stream))
+
+
+def _matching_batch_size(num_forget: int, num_retain: int, retain_batch: int, multiple: int) -> int:
+    """The forget batch size giving as many forget as retain batches per epoch, rounded up to a
+    multiple of ``multiple`` (devices × micro-batches)."""
+    batches = steps_per_epoch(num_retain, retain_batch)
+    size = -(-num_forget // batches)
+    return -(-size // multiple) * multiple
+
+
+def forget_classes(splits: Any) -> list[int]:
+    """The forgotten classes when the forget set is whole classes, else ``[]``."""
+    spec = getattr(splits, "spec", {}) or {}
+    return list(spec.get("forget_classes", [])) if spec.get("kind") == "classes" else []
+
+
+def unlearn(
+    model_fns: Any,
+    variables: dict,
+    splits: Any,
+    method: str | Method,
+    *,
+    steps: int | None = None,
+    epochs: int | None = None,
+    tx: optax.GradientTransformation | None = None,
+    addons: Sequence[Any] = (),
+    key: int = 0,
+    hyperparams: dict | None = None,
+    module: Any = None,
+    mesh: Mesh | None = None,
+    progress: bool = True,
+    workdir: str | None = None,
+    callbacks: Sequence[Callable[[int, dict], None]] = (),
+) -> UnlearnResult:
+    """Unlearn ``splits.forget_set`` from ``variables`` with ``method`` (a name or a Method).
+
+    Args:
+      model_fns: ``ModelFns`` (``init``, ``apply``).
+      variables: the original model's variables.
+      splits: :class:`jaxunlearn.data.Splits` (forget, retain and test sets).
+      method: a registered name (``jaxunlearn.methods.METHODS``) or a :class:`Method`.
+      steps / epochs: how long to run (``steps`` wins); default: the method's ``epochs``.
+      tx: an Optax optimizer replacing the method's default one (add-ons still wrap it).
+      addons: add-on names, ``(name, options)`` pairs or Optax transforms
+        (:data:`jaxunlearn.methods.addons.ADDONS`), chained after the optimizer in order.
+      key: seed of the data order, augmentation, random labels and the add-ons' randomness.
+      hyperparams: overrides of the method's hyperparameters (unknown keys are an error).
+      module: the Flax module, needed by ``clip_spectral_norm``.
+      workdir: if given, Orbax checkpoints (every epoch) go to ``workdir/checkpoints`` and a
+        rerun resumes.
+
+    Returns:
+      :class:`UnlearnResult`.
+    """
+    method = get_method(method)
+    hyper = method.hyperparameters(hyperparams)
+    if epochs is not None:
+        hyper["epochs"] = int(epochs)
+    if method.class_unlearning and not forget_classes(splits):
+        raise ValueError(
+            f"method {method.name!r} unlearns whole classes; make the splits with forget_classes=")
+    if len(splits.forget_indices) == 0:
+        raise ValueError("splits: the forget set is empty")
+    resolved = resolve_addons(addons, method, module)
+    mesh = mesh or make_mesh()
+    check_divisible(hyper["batch_size"], mesh, "hyperparams.batch_size")
+    if hyper["forget_batch_size"]:
+        check_divisible(hyper["forget_batch_size"], mesh, "hyperparams.forget_batch_size")
+
+    started = time.perf_counter()
+    if method.from_scratch:
+        variables = model_fns.init(jax.random.key(key), np.asarray(splits.train.inputs[:1]))
+    prepared = (method.prepare(model_fns, variables, splits, hyper, key)
+                if method.prepare is not None else Prepared())
+    if prepared.variables is not None:
+        variables = prepared.variables
+    context = AddonContext(model_fns, variables, splits, hyper, key, module)
+    addon_transforms, microbatches = build_addons(resolved, context)
+    num_forget_examples = (len(prepared.forget_labels) if prepared.forget_labels is not None
+                           else len(splits.forget_indices))
+    if not hyper["forget_batch_size"]:
+        hyper["forget_batch_size"] = _matching_batch_size(
+            num_forget_examples, len(splits.retain_indices), hyper["batch_size"],
+            mesh.size * max(microbatches, 1))
+    if microbatches:
+        for name in ("batch_size", "forget_batch_size"):
+            if hyper[name] % microbatches:
+                raise ValueError(f"hyperparams: {name} must be divisible by {microbatches} for "
+                                 "add-ons that need gradient statistics")
+
+    forget_inputs = (prepared.forget_inputs if prepared.forget_inputs is not None
+                     else splits.forget_set.inputs)
+    forget_labels = (prepared.forget_labels if prepared.forget_labels is not None
+                     else splits.forget_set.labels)
+    retain = splits.retain_set
+    num_forget, num_retain = len(forget_labels), len(retain)
+    primary_size = num_forget if method.primary == "forget" else num_retain
+    primary_batch = hyper["forget_batch_size"] if method.primary == "forget" else hyper["batch_size"]
+    per_epoch = steps_per_epoch(primary_size, primary_batch)
+    total_steps = steps if steps is not None else hyper["epochs"] * per_epoch
+    if total_steps < 1:
+        raise ValueError(f"steps must be >= 1, got {total_steps}")
+    base = tx if tx is not None else method.optimizer(hyper, total_steps)
+    full_tx = optax.chain(base, *addon_transforms, *prepared.addons)
+
+    state = create_train_state(variables, full_tx, key)
+    signature = {"method": method.name, "hyper": hyper, "addons": [str(a) for a in resolved],
+                 "forget": splits.forget_set.fingerprint(), "retain": retain.fingerprint(),
+                 "steps": total_steps}
+    checkpointer, resumed_from = None, None
+    if workdir is not None:
+        checkpointer = Checkpointer(f"{workdir}/checkpoints", max_to_keep=2)
+        if checkpointer.all_steps():
+            state, metadata = checkpointer.restore(state)
+            if metadata.get("signature") != signature:
+                raise CheckpointError(f"checkpoints in {checkpointer.directory} belong to a "
+                                      "different unlearning run; use another workdir")
+            resumed_from = int(metadata["step"])
+    state = jax.tree_util.tree_map(lambda leaf: leaf.copy(), replicate(state, mesh))
+    arrays = replicate(
+        (jnp.asarray(forget_inputs), jnp.asarray(forget_labels, jnp.int32),
+         jnp.asarray(retain.inputs), jnp.asarray(retain.labels), prepared.aux), mesh)
+    augmentation = splits.train.augmentation if hyper.get("augment", True) else None
+    step_fn = make_unlearn_step(
+        method, model_fns.apply, full_tx, hyper=hyper, num_forget=num_forget,
+        num_retain=num_retain, num_classes=splits.train.num_classes, mesh=mesh,
+        augmentation=augmentation, stats_microbatches=microbatches)
+
+    forget_key, retain_key = _stream_key(state.key, 1), _stream_key(state.key, 2)
+    forget_epoch_steps = steps_per_epoch(max(num_forget, 1), hyper["forget_batch_size"])
+    retain_epoch_steps = steps_per_epoch(max(num_retain, 1), hyper["batch_size"])
+    orders: dict[str, tuple[int, Any]] = {}
+
+    def order(stream, key_data, size, batch_size, epoch):
+        if orders.get(stream, (-1, None))[0] != epoch:
+            orders[stream] = (epoch, epoch_order(key_data, epoch, max(size, 1), batch_size))
+        return orders[stream][1]
+
+    history, sums, count = [], None, 0
+    bar = progress_bar(total_steps, method.name, enabled=progress, initial=int(state.step))
+    try:
+        for step in range(int(state.step), total_steps):
+            forget_order = order("forget", forget_key, num_forget, hyper["forget_batch_size"],
+                                 step // forget_epoch_steps)
+            retain_order = order("retain", retain_key, num_retain, hyper["batch_size"],
+                                 step // retain_epoch_steps)
+            state, metrics = step_fn(state, forget_order, retain_order, *arrays)
+            sums = metrics if sums is None else jax.tree_util.tree_map(jnp.add, sums, metrics)
+            count += 1
+            for callback in callbacks:
+                callback(step + 1, metrics)
+            bar.update(1)
+            done = step + 1
+            if done % per_epoch == 0 or done == total_steps:
+                history.append({"epoch": -(-done // per_epoch), "step": done,
+                                **{k: float(v) / count for k, v in sums.items()}})
+                sums, count = None, 0
+                if not bar.disable:
+                    bar.set_postfix({k: f"{v:.4f}" for k, v in history[-1].items()
+                                     if k.endswith("loss")})
+                if checkpointer is not None:
+                    checkpointer.save(done, state, {"signature": signature})
+        jax.block_until_ready(state)
+    finally:
+        bar.close()
+        if checkpointer is not None:
+            checkpointer.close()
+    log = {
+        "method": method.name, "hyperparams": hyper, "addons": [str(a) for a in resolved],
+        "steps": total_steps, "steps_per_epoch": per_epoch, "seconds": time.perf_counter() - started,
+        "history": history, "resumed_from": resumed_from, "key": key, **prepared.log,
+    }
+    return UnlearnResult(state_variables(state), log)

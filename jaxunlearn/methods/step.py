@@ -1,0 +1,119 @@
+"""The one jitted unlearning step that runs every method.
+
+Each step gathers a forget batch and a retain batch from device-resident data (each stream with
+its own shuffled order, padded to whole batches with weight 0), evaluates the method's unlearning
+term L_U on the forget batch and its retain term L_C on the retain batch, and hands the summed
+gradient to the Optax chain together with what add-ons may need as extra args:
+``forget_grads`` / ``retain_grads`` (∇L_U, ∇L_C) and, when an add-on asks for them,
+``forget_stats`` / ``retain_stats`` (K-micro-batch gradient statistics,
+:func:`jaxunlearn.transforms.microbatch_mean_stats`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax.sharding import Mesh
+
+from jaxunlearn.methods.base import Batch, Method, TermContext
+from jaxunlearn.train.augment import augment
+from jaxunlearn.train.sharding import batch_sharded, replicated
+from jaxunlearn.train.steps import TrainState, steps_per_epoch
+from jaxunlearn.transforms.grad_stats import microbatch_mean_stats
+
+
+def _gather(order, position, batch_size, num_examples, inputs, labels, key, augmentation,
+            sharding) -> Batch:
+    start = position * batch_size
+    indices = jax.lax.dynamic_slice(order, (start,), (batch_size,))
+    indices = jax.lax.with_sharding_constraint(indices, sharding)
+    weights = (start + jnp.arange(batch_size) < num_examples).astype(jnp.float32)
+    batch_inputs = augment(key, inputs[indices], augmentation)
+    return Batch(batch_inputs, labels[indices], weights, indices.astype(jnp.int32))
+
+
+def _select(active: jax.Array, new: Any, old: Any) -> Any:
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(active > 0, a, b), new, old)
+
+
+def make_unlearn_step(
+    method: Method,
+    apply_fn: Callable,
+    tx: optax.GradientTransformation,
+    *,
+    hyper: dict,
+    num_forget: int,
+    num_retain: int,
+    num_classes: int,
+    mesh: Mesh,
+    augmentation: str | None = None,
+    stats_microbatches: int = 0,
+) -> Callable:
+    """Compile ``step(state, forget_order, retain_order, forget_inputs, forget_labels,
+    retain_inputs, retain_labels, aux) -> (state, metrics)`` for ``method``.
+
+    Args:
+      method: the :class:`Method` (its terms and schedule).
+      apply_fn: ``apply(variables, inputs, train, rng=None) -> (logits, new_mutable)``.
+      tx: the full Optax chain (add-ons and optimizer).
+      hyper: the method's hyperparameters (``batch_size`` for retain batches,
+        ``forget_batch_size`` for forget batches).
+      num_forget / num_retain: stream sizes; an epoch is one pass over the ``method.primary``
+        stream, the other stream cycles.
+      stats_microbatches: K > 1 computes ``forget_stats``/``retain_stats`` for the add-ons.
+    """
+    forget_batch, retain_batch = hyper["forget_batch_size"], hyper["batch_size"]
+    forget_per_epoch = steps_per_epoch(max(num_forget, 1), forget_batch)
+    retain_per_epoch = steps_per_epoch(max(num_retain, 1), retain_batch)
+    per_epoch = forget_per_epoch if method.primary == "forget" else retain_per_epoch
+    sharding = batch_sharded(mesh)
+
+    def term_value_and_grad(term, params, model_state, batch, context):
+        return jax.value_and_grad(term, has_aux=True)(params, model_state, batch, context)
+
+    def step(state: TrainState, forget_order, retain_order, forget_inputs, forget_labels,
+             retain_inputs, retain_labels, aux):
+        key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
+        forget_active, retain_active = method.schedule(state.step, per_epoch, hyper)
+        model_state = state.model_state
+        zeros = jax.tree_util.tree_map(jnp.zeros_like, state.params)
+        grads, extra, metrics = zeros, {}, {}
+        terms = (
+            ("forget", method.forget_term, forget_active, forget_order, forget_per_epoch,
+             forget_batch, num_forget, forget_inputs, forget_labels),
+            ("retain", method.retain_term, retain_active, retain_order, retain_per_epoch,
+             retain_batch, num_retain, retain_inputs, retain_labels),
+        )
+        for index, (name, term, active, order, stream_epoch, batch_size, size, inputs,
+                    labels) in enumerate(terms):
+            if term is None:
+                continue
+            term_key = jax.random.fold_in(key, index)
+            batch = _gather(order, state.step % stream_epoch, batch_size, size, inputs, labels,
+                            jax.random.fold_in(term_key, 7), augmentation, sharding)
+            context = TermContext(apply_fn, aux, hyper, term_key, state.step, per_epoch,
+                                  num_classes)
+            (loss, new_model_state), term_grads = term_value_and_grad(
+                term, state.params, model_state, batch, context)
+            term_grads = jax.tree_util.tree_map(lambda g: g * active, term_grads)
+            model_state = _select(active, new_model_state, model_state)
+            grads = jax.tree_util.tree_map(jnp.add, grads, term_grads)
+            extra[f"{name}_grads"] = term_grads
+            metrics[f"{name}_loss"] = loss
+            if stats_microbatches > 1:
+                frozen_state = model_state
+
+                def microbatch_loss(params, microbatch, term=term, context=context):
+                    return term(params, frozen_state, microbatch, context)[0]
+
+                extra[f"{name}_stats"] = microbatch_mean_stats(
+                    microbatch_loss, state.params, batch, stats_microbatches)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params, **extra)
+        params = optax.apply_updates(state.params, updates)
+        new_state = TrainState(state.step + 1, params, model_state, opt_state, state.key)
+        return new_state, metrics
+
+    return jax.jit(step, donate_argnums=(0,), out_shardings=(replicated(mesh), replicated(mesh)))
