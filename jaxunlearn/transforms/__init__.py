@@ -6,6 +6,8 @@
   first-order method, fed by :mod:`~jaxunlearn.transforms.grad_stats` through Optax extra args;
   probabilities in :mod:`~jaxunlearn.transforms.mask_probability`.
 - :mod:`~jaxunlearn.transforms.saliency`: SalUn's saliency mask and a static element-wise mask.
+- :mod:`~jaxunlearn.transforms.spectral`: FastClip layer-wise spectral-norm clipping, with the
+  layer shapes recorded by :mod:`~jaxunlearn.transforms.layer_shapes`.
 """
 
 from jaxunlearn.transforms.grad_stats import (
@@ -41,7 +43,14 @@ from jaxunlearn.transforms.masks import (
     focus_probability,
     prob_mask,
 )
+from jaxunlearn.transforms.layer_shapes import LayerSpec, record_layer_shapes
 from jaxunlearn.transforms.saliency import saliency_mask, static_mask
+from jaxunlearn.transforms.spectral import (
+    ClipSpectralNormState,
+    clip_spectral_norm,
+    layer_spectral_norms,
+    spectral_norm,
+)
 from jaxunlearn.transforms.tilted import (
     TiltedAggregateState,
     class_similarity,
@@ -52,9 +61,11 @@ from jaxunlearn.transforms.tilted import (
 )
 
 __all__ = [
+    "ClipSpectralNormState",
     "FeasibleMaskState",
     "GradStats",
     "LangevinNoiseState",
+    "LayerSpec",
     "TiltedAggregateState",
     "add_langevin_noise",
     "aggregate_identity",
@@ -63,6 +74,7 @@ __all__ = [
     "agreement_probability",
     "and_mask",
     "centered_sign_probability",
+    "clip_spectral_norm",
     "combine_stats",
     "feasible_mask",
     "focus_above_threshold",
@@ -71,11 +83,14 @@ __all__ = [
     "focus_probability",
     "grad_stats_from_samples",
     "joint_feasibility_probability",
+    "layer_spectral_norms",
     "microbatch_mean_stats",
     "per_example_grad_stats",
     "prob_mask",
+    "record_layer_shapes",
     "saliency_mask",
     "sign_agreement",
+    "spectral_norm",
     "static_mask",
     "class_similarity",
     "global_norm",

@@ -1,0 +1,190 @@
+"""Step time of SGD with each jaxunlearn add-on, as a ratio to the same step without it.
+
+ResNet-18 on CIFAR-shaped data (batch 256) by default. Every add-on is measured against the step
+that computes the same extra gradients without the add-on, so the ratio is the cost of the
+transform itself:
+
+- ``add_langevin_noise``, ``project_l2_ball``, ``clip_spectral_norm``: against plain SGD;
+- ``and_mask``: against SGD that also computes the retain-batch gradient;
+- ``prob_mask``: against SGD that also computes K-micro-batch gradient statistics on a forget
+  and a retain batch (the gradients of the step come from those statistics' means);
+- ``tilted_aggregate``: against SGD on the mean of the same per-example gradients.
+
+Medians of ``--steps`` timed steps after warm-up, one process, printed as a Markdown table and
+written as JSON.
+
+    python experiments/benchmarks/transform_overhead.py
+    python experiments/benchmarks/transform_overhead.py --model small_cnn --batch-size 32 --steps 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxunlearn.losses import cross_entropy, per_example_cross_entropy
+from jaxunlearn.models import from_linen, get_model
+from jaxunlearn.report import environment_info, format_markdown_table
+from jaxunlearn.transforms import (
+    add_langevin_noise,
+    and_mask,
+    clip_spectral_norm,
+    microbatch_mean_stats,
+    prob_mask,
+    project_l2_ball,
+    record_layer_shapes,
+    tilted_aggregate,
+)
+
+
+def _setup(model_name: str, batch_size: int, dtype: str):
+    rng = np.random.default_rng(0)
+    module = get_model(model_name, 10, dtype=dtype)
+    fns = from_linen(module)
+
+    def batch():
+        return (jnp.asarray(rng.standard_normal((batch_size, 32, 32, 3)), jnp.float32),
+                jnp.asarray(rng.integers(0, 10, batch_size), jnp.int32))
+
+    forget, retain = batch(), batch()
+    variables = fns.init(jax.random.key(0), forget[0][:1])
+    layers = record_layer_shapes(module, variables, forget[0][:1], train=False)
+    return fns, variables, forget, retain, layers
+
+
+def _make_step(fns, tx, gradients: str, num_microbatches: int) -> Callable:
+    """A jitted step whose gradient work is named by ``gradients``."""
+
+    def batch_loss(params, model_state, inputs, labels, train=True):
+        logits, new_state = fns.apply({"params": params, **model_state}, inputs, train)
+        weights = jnp.ones(labels.shape, jnp.float32)
+        return cross_entropy(logits, labels, weights), new_state
+
+    def step(params, model_state, opt_state, forget, retain):
+        extra = {}
+        if gradients == "per_example":
+            def example_loss(p, example):
+                logits, _ = fns.apply({"params": p, **model_state}, example[0][None], False)
+                return per_example_cross_entropy(logits, example[1][None])[0]
+
+            losses = jax.vmap(example_loss, (None, 0))(params, forget)
+            per_example = jax.vmap(jax.grad(example_loss), (None, 0))(params, forget)
+            grads = jax.tree_util.tree_map(lambda g: g.mean(0), per_example)
+            extra = {"per_example_grads": per_example, "per_example_losses": losses}
+        elif gradients == "stats":
+            def micro_loss(p, micro, sign):
+                return sign * batch_loss(p, model_state, micro[0], micro[1], train=False)[0]
+
+            forget_stats = microbatch_mean_stats(
+                lambda p, m: micro_loss(p, m, -1.0), params, forget, num_microbatches)
+            retain_stats = microbatch_mean_stats(
+                lambda p, m: micro_loss(p, m, 1.0), params, retain, num_microbatches)
+            grads = jax.tree_util.tree_map(jnp.add, forget_stats.mean, retain_stats.mean)
+            extra = {"forget_stats": forget_stats, "retain_stats": retain_stats}
+        else:
+            (loss, model_state), grads = jax.value_and_grad(batch_loss, has_aux=True)(
+                params, model_state, *forget)
+            if gradients == "retain":
+                retain_grads = jax.grad(lambda p: batch_loss(p, model_state, *retain)[0])(params)
+                extra = {"retain_grads": retain_grads}
+        updates, opt_state = tx.update(grads, opt_state, params, **extra)
+        return optax.apply_updates(params, updates), model_state, opt_state
+
+    return jax.jit(step, donate_argnums=(0, 1, 2))
+
+
+def _time(fns, variables, forget, retain, tx, gradients, steps, warmup, microbatches):
+    params = jax.tree_util.tree_map(jnp.copy, variables["params"])
+    model_state = {k: jax.tree_util.tree_map(jnp.copy, v) for k, v in variables.items()
+                   if k != "params"}
+    opt_state = tx.init(params)
+    step = _make_step(fns, tx, gradients, microbatches)
+    for _ in range(warmup + 1):
+        params, model_state, opt_state = step(params, model_state, opt_state, forget, retain)
+    jax.block_until_ready(params)
+    times = []
+    for _ in range(steps):
+        started = time.perf_counter()
+        params, model_state, opt_state = step(params, model_state, opt_state, forget, retain)
+        jax.block_until_ready(params)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="resnet18")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--microbatches", type=int, default=8, help="K for prob_mask statistics")
+    parser.add_argument("--spectral-every", type=int, default=100,
+                        help="clip_spectral_norm interval measured as the default setting")
+    parser.add_argument("--skip", default="", help="comma-separated variant names to skip")
+    parser.add_argument("--out", default="results/benchmarks/transform_overhead.json")
+    args = parser.parse_args()
+
+    fns, variables, forget, retain, layers = _setup(args.model, args.batch_size, args.dtype)
+    sgd = lambda: optax.sgd(0.01, momentum=0.9)  # noqa: E731
+    variants = [
+        # (name, transform, gradient work, baseline name)
+        ("sgd", sgd(), "plain", None),
+        ("sgd + add_langevin_noise", optax.chain(sgd(), add_langevin_noise(0.01, 0.01, key=0)),
+         "plain", "sgd"),
+        ("sgd + project_l2_ball", optax.chain(sgd(), project_l2_ball(1e4)), "plain", "sgd"),
+        (f"sgd + clip_spectral_norm(every {args.spectral_every})",
+         optax.chain(sgd(), clip_spectral_norm(1.0, layers, every_k_steps=args.spectral_every)),
+         "plain", "sgd"),
+        ("sgd + clip_spectral_norm(every 1)",
+         optax.chain(sgd(), clip_spectral_norm(1.0, layers, every_k_steps=1)), "plain", "sgd"),
+        ("sgd, retain grads", sgd(), "retain", None),
+        ("sgd + and_mask", optax.chain(and_mask(), sgd()), "retain", "sgd, retain grads"),
+        (f"sgd, {args.microbatches}-micro-batch stats", sgd(), "stats", None),
+        ("sgd + prob_mask(0.45)", optax.chain(prob_mask(0.45), sgd()), "stats",
+         f"sgd, {args.microbatches}-micro-batch stats"),
+        ("sgd, per-example grads", sgd(), "per_example", None),
+        ("sgd + tilted_aggregate", optax.chain(tilted_aggregate(1.0), sgd()), "per_example",
+         "sgd, per-example grads"),
+    ]
+    skipped = {name.strip() for name in args.skip.split(",") if name.strip()}
+    rows = []
+    medians: dict[str, float] = {}
+    for name, tx, gradients, baseline in variants:
+        if name in skipped or (baseline and baseline not in medians):
+            continue
+        seconds = _time(fns, variables, forget, retain, tx, gradients, args.steps, args.warmup,
+                        args.microbatches)
+        medians[name] = seconds
+        rows.append({
+            "variant": name, "median_step_ms": 1000 * seconds,
+            "ratio_to_baseline": seconds / medians[baseline] if baseline else 1.0,
+            "overhead_percent": 100 * (seconds / medians[baseline] - 1) if baseline else 0.0,
+            "ratio_to_sgd": seconds / medians["sgd"] if "sgd" in medians else None,
+            "baseline": baseline or "",
+        })
+        print(f"  {name}: {1000 * seconds:.1f} ms", flush=True)
+    environment = environment_info()
+    print(f"{args.model}, batch {args.batch_size}, {args.dtype}, "
+          f"{environment['device_count']} x {environment['device_kind']}")
+    print(format_markdown_table(
+        rows, ["variant", "median_step_ms", "ratio_to_baseline", "overhead_percent",
+               "ratio_to_sgd", "baseline"], digits=2))
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as handle:
+        json.dump({"rows": rows, "environment": environment, "arguments": vars(args)}, handle,
+                  indent=2)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

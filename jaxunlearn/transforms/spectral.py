@@ -1,0 +1,364 @@
+"""Layer-wise spectral-norm clipping of dense and convolution layers (FastClip) as an Optax add-on.
+
+Ebrahimpour Boroojeny, Telgarsky & Sundaram, "Spectrum Extraction and Clipping for Implicitly
+Linear Layers", AISTATS 2024 (arXiv:2402.16017). A dense or convolution layer is linear in its
+input, ``x -> A_W x`` (bias aside), and also linear in its kernel ``W``. Both facts give everything
+through automatic differentiation, without forming the matrix ``A_W``:
+
+* the adjoint ``A_W^T`` is the transpose of the layer's own forward pass (``jax.linear_transpose``),
+  so power iteration ``V <- orth(A_W^T A_W V)`` (the paper's PowerQR: block power iteration with a
+  QR step) finds the top singular pairs ``(sigma_i, u_i, v_i)`` of the layer's map on its real input
+  shape, padding and strides included;
+* the kernel direction that moves ``<u, A_W v>`` fastest is ``grad_W <u, A_W v>``, the transpose
+  of ``W -> A_W v``; for a dense layer it is ``v u^T``.
+
+Clipping (the paper's FastClip step) moves ``W`` so that the top singular pairs above ``c`` satisfy
+``A_W v_i = c u_i``, by descent on ``1/2 sum_i ||A_W v_i - min(sigma_i, c) u_i||^2``; for a dense
+kernel one exact step is ``W <- W - sum_i (sigma_i - c)_+ v_i u_i^T`` (Flax layout ``y = x @ W``),
+which leaves every other singular value as it was.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax import lax
+
+from jaxunlearn.transforms.layer_shapes import (
+    LayerSpec,
+    apply_linear,
+    orthonormalize_rows,
+    output_shape,
+    power_iterations,
+    rayleigh_ritz,
+    record_layer_shapes,
+    spectral_norm,
+)
+
+__all__ = [
+    "ClipSpectralNormState",
+    "LayerSpec",
+    "clip_spectral_norm",
+    "layer_spectral_norms",
+    "record_layer_shapes",
+    "spectral_norm",
+]
+
+_KERNEL = "kernel"
+
+
+class ClipSpectralNormState(NamedTuple):
+    """State of :func:`clip_spectral_norm`.
+
+    Attributes:
+      count: number of updates so far (int32).
+      key: raw PRNG key data (``jax.random.key_data``, uint32) for the exploration vectors.
+      right_vectors: ``{path: (num_vectors, *input_shape[1:])}``, orthonormal estimates of each
+        layer's top right singular vectors (input-shaped), the warm start of the next clipping
+        step; with ``num_vectors=1`` the array has the layer's input shape.
+      singular_values: ``{path: ()}``, each layer's estimated operator norm at the last clipping
+        step, before clipping (0 until the first one).
+    """
+
+    count: jax.Array
+    key: jax.Array
+    right_vectors: dict[str, jax.Array]
+    singular_values: dict[str, jax.Array]
+
+
+def _path_name(path: str | tuple[str, ...]) -> str:
+    return path if isinstance(path, str) else "/".join(path)
+
+
+def _kernel_at(tree: Any, name: str) -> Any:
+    node = tree
+    for part in [part for part in name.split("/") if part] + [_KERNEL]:
+        try:
+            node = node[part]
+        except (KeyError, TypeError, IndexError):
+            raise ValueError(
+                f"layers names {name!r}, but there is no kernel at {name}/kernel"
+            ) from None
+    return node
+
+
+def _replace_kernels(tree: Any, kernels: Mapping[str, jax.Array]) -> Any:
+    def replace(path, leaf):
+        keys = [getattr(entry, "key", None) for entry in path]
+        if keys and keys[-1] == _KERNEL and all(isinstance(k, str) for k in keys):
+            return kernels.get("/".join(keys[:-1]), leaf)
+        return leaf
+
+    return jax.tree_util.tree_map_with_path(replace, tree)
+
+
+def _clip_direction(kernel, spec: LayerSpec, right, left, sigmas, max_norm):
+    """One exact line-search descent step on ``1/2 sum_i ||A_W v_i - min(sigma_i, c) u_i||^2``.
+
+    The gradient is ``g = grad_W sum_i <r_i, A_W v_i>`` with residuals
+    ``r_i = (sigma_i - c)_+ u_i``; the step length ``||g||^2 / ||A_g V||^2`` is exact for this
+    quadratic and equals 1 for a dense kernel, giving ``g = sum_i (sigma_i - c)_+ v_i u_i^T``.
+    Returns the kernel change ``-eta * g``.
+    """
+    excess = jnp.maximum(sigmas - max_norm, 0.0)
+    residuals = (excess[:, None] * left).reshape((-1,) + output_shape(kernel.shape, spec)[1:])
+    by_kernel = lambda w: apply_linear(w, right, spec)
+    (gradient,) = jax.linear_transpose(by_kernel, jax.ShapeDtypeStruct(kernel.shape, kernel.dtype))(
+        residuals
+    )
+    curvature = jnp.sum(jnp.square(by_kernel(gradient)))
+    tiny = jnp.finfo(curvature.dtype).tiny
+    eta = jnp.sum(jnp.square(gradient)) / jnp.maximum(curvature, tiny)
+    return -eta * gradient
+
+
+def _clip_layer(kernel, spec, vectors, key, max_norm, num_iterations, num_rounds):
+    """FastClip for one layer: rounds of (warm power iteration, one clipping descent step).
+
+    Each round runs PowerQR on the warm block ``vectors`` (``num_vectors`` rows) plus one fresh
+    random vector, so that singular values which were not on top at the last step are found (as
+    the paper's random restarts do), then clips every Ritz value above ``max_norm``.
+
+    Returns the kernel change, the new warm block and the first round's top singular value.
+    """
+    num_vectors = vectors.shape[0]
+    block_size = min(num_vectors + 1, math.prod(spec.input_shape))
+
+    def one_round(index, carry):
+        change, vectors, first_sigma, key = carry
+        key, subkey = jax.random.split(key)
+        fresh = jax.random.normal(subkey, vectors.shape[1:], vectors.dtype)
+        # the first power iteration orthonormalizes the block (the warm rows lead)
+        block = jnp.concatenate([vectors, fresh[None]])[:block_size]
+        current = kernel + change
+        block = power_iterations(current, spec, block, num_iterations)
+        sigmas, right, left = rayleigh_ritz(current, spec, block)
+        change = change + _clip_direction(current, spec, right, left, sigmas, max_norm)
+        first_sigma = jnp.where(index == 0, sigmas[0], first_sigma)
+        return change, right[:num_vectors], first_sigma, key
+
+    carry = (jnp.zeros_like(kernel), vectors, jnp.zeros((), kernel.dtype), key)
+    change, vectors, first_sigma, _ = lax.fori_loop(0, num_rounds, one_round, carry)
+    return change, vectors, first_sigma
+
+
+@functools.partial(jax.jit, static_argnames=("layers",))
+def _clip_layers(
+    kernel_updates, vectors, sigmas, key_data, kernels, max_norm, num_iterations, num_rounds,
+    *, layers: tuple[tuple[str, LayerSpec], ...],
+):
+    """:func:`_clip_layer` for every layer; returns new kernel updates, vectors, norms and key."""
+    keys = jax.random.split(jax.random.wrap_key_data(key_data), len(layers) + 1)
+    new_updates, new_vectors, new_sigmas = {}, {}, {}
+    for index, (name, spec) in enumerate(layers):
+        update = kernel_updates[name]
+        dtype = vectors[name].dtype
+        proposed = jnp.asarray(kernels[name], dtype) + jnp.asarray(update, dtype)
+        change, new_vectors[name], sigma = _clip_layer(
+            proposed, spec, vectors[name], keys[index], jnp.asarray(max_norm, dtype),
+            num_iterations, num_rounds,
+        )
+        new_updates[name] = (update + change).astype(jnp.result_type(update))
+        new_sigmas[name] = sigma.astype(sigmas[name].dtype)
+    return new_updates, new_vectors, new_sigmas, jax.random.key_data(keys[-1])
+
+
+def _check_positive_number(value: Any, name: str) -> None:
+    if jnp.ndim(value) != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {jnp.shape(value)}")
+    try:
+        number = float(value)
+    except TypeError:  # a traced value (inject_hyperparams under jit): checked where concrete
+        return
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {number}")
+
+
+def _check_count(value: Any, name: str) -> None:
+    if isinstance(value, bool) or jnp.ndim(value) != 0:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    try:
+        number = float(value)
+    except TypeError:
+        return
+    if number < 1 or number != int(number):
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+def _check_layers(layers: Any) -> dict[str, LayerSpec]:
+    if not isinstance(layers, Mapping):
+        raise ValueError(f"layers must map layer paths to LayerSpec, got {type(layers).__name__}")
+    named = {}
+    for path, spec in layers.items():
+        if not isinstance(spec, LayerSpec):
+            raise ValueError(f"layers[{path!r}] must be a LayerSpec, got {type(spec).__name__}")
+        named[_path_name(path)] = spec
+    return dict(sorted(named.items()))
+
+
+def clip_spectral_norm(
+    max_norm: float | jax.Array,
+    layers: Mapping[str | tuple[str, ...], LayerSpec],
+    every_k_steps: int = 1,
+    num_iterations: int = 5,
+    num_rounds: int = 1,
+    num_vectors: int = 1,
+    seed: int = 0,
+) -> optax.GradientTransformationExtraArgs:
+    """Keeps the operator norm of every listed dense and convolution layer at most ``max_norm``.
+
+    FastClip (Ebrahimpour Boroojeny, Telgarsky & Sundaram, AISTATS 2024, arXiv:2402.16017): for
+    each layer in ``layers`` the transform looks at the kernel the step would produce,
+    ``W' = W + u`` (``u`` the incoming update), estimates the top singular pairs of its linear map
+    ``A_{W'}`` on the layer's real input shape by PowerQR (block power iteration
+    ``V <- orth(A^T A V)`` through the layer's forward pass and its transpose), warm-started from
+    the vectors kept in the state, and changes ``u`` so that each singular value ``sigma_i > c``
+    found is brought to ``c = max_norm``: descent on
+    ``1/2 sum_i ||A_W v_i - min(sigma_i, c) u_i||^2`` along
+    ``g = grad_W sum_i <(sigma_i - c)_+ u_i, A_W v_i>`` with an exact line search. For a
+    dense kernel this is exactly ``W' <- W' - sum_i (sigma_i - c)_+ v_i u_i^T`` (the other singular
+    values unchanged); for a convolution ``num_rounds > 1`` repeats estimate-and-clip, as the
+    paper's repeated clipping does, to approach ``sigma_1 = c`` and to reach singular values that
+    rise to the top once the first is clipped.
+
+    It acts every ``every_k_steps``-th update (the ``k``-th, ``2k``-th, ...); other updates pass
+    through unchanged. Biases are not part of the linear map and are never changed, nor are
+    layers missing from ``layers``. Power iteration gives a lower estimate of ``sigma_1``, so
+    with few iterations a layer can stay slightly above ``max_norm`` until later steps.
+
+    Place it last in a chain, after the optimizer, so that ``updates`` are the actual parameter
+    increments: ``optax.chain(optax.adam(1e-3), clip_spectral_norm(1.0, layers))``.
+
+    Args:
+      max_norm: the bound ``c > 0`` on each layer's operator norm (a scalar; may be injected with
+        ``optax.inject_hyperparams``).
+      layers: ``{path: LayerSpec}``, as returned by :func:`record_layer_shapes`; ``path`` is
+        ``"Block_0/Conv_0"`` or ``("Block_0", "Conv_0")``, the location of the layer's ``kernel``
+        in ``params``.
+      every_k_steps: clip on every ``k``-th update (``k >= 1``).
+      num_iterations: power iterations per clipping round (``>= 1``).
+      num_rounds: estimate-and-clip rounds per clipping step (``>= 1``).
+      num_vectors: singular vectors tracked per layer, the PowerQR block (``>= 1``; a concrete
+        int, it fixes the state's shapes). Each round also adds one fresh random vector.
+      seed: seed of the initial vectors and of the exploration vectors.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``; ``update(updates, state, params,
+      **extra_args)`` needs ``params`` and ignores extra arguments. Its state is a
+      :class:`ClipSpectralNormState`.
+
+    Raises:
+      ValueError: for a non-positive or non-finite ``max_norm``; ``every_k_steps``,
+        ``num_iterations``, ``num_rounds`` or ``num_vectors`` below 1; ``layers`` that are not
+        LayerSpecs; at ``init``, a path without a kernel or a kernel that does not fit its spec.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, optax
+      >>> params = {"Dense_0": {"kernel": 3.0 * jnp.eye(3), "bias": jnp.zeros(3)}}
+      >>> layers = {"Dense_0": LayerSpec.dense(3)}
+      >>> tx = optax.chain(optax.sgd(0.1), clip_spectral_norm(1.0, layers, num_rounds=3))
+      >>> state = tx.init(params)
+      >>> grads = jax.tree_util.tree_map(jnp.zeros_like, params)
+      >>> updates, state = tx.update(grads, state, params)
+      >>> params = optax.apply_updates(params, updates)
+      >>> round(float(spectral_norm(params["Dense_0"]["kernel"], layers["Dense_0"])), 4)
+      1.0
+    """
+    _check_positive_number(max_norm, "max_norm")
+    _check_count(every_k_steps, "every_k_steps")
+    _check_count(num_iterations, "num_iterations")
+    _check_count(num_rounds, "num_rounds")
+    _check_count(num_vectors, "num_vectors")
+    named_layers = _check_layers(layers)
+
+    def init_fn(params) -> ClipSpectralNormState:
+        try:  # the block size fixes the state's shapes, so it must be a concrete number
+            block_rows = int(num_vectors)
+        except TypeError:
+            raise ValueError(
+                "num_vectors must be a concrete int at init; under inject_hyperparams pass "
+                "static_args=('num_vectors',)"
+            ) from None
+        key = jax.random.key(seed)
+        vectors, sigmas = {}, {}
+        for index, (name, spec) in enumerate(named_layers.items()):
+            kernel = _kernel_at(params, name)
+            spec.check_kernel(jnp.shape(kernel), name=f"the kernel of layers[{name!r}]")
+            dtype = jnp.promote_types(jnp.result_type(kernel), jnp.float32)
+            shape = (min(block_rows, math.prod(spec.input_shape)),) + spec.input_shape[1:]
+            start = jax.random.normal(jax.random.fold_in(key, index), shape, dtype)
+            if shape[0] == 1:
+                vectors[name] = start / jnp.linalg.norm(start)
+            else:
+                vectors[name] = orthonormalize_rows(start)
+            sigmas[name] = jnp.zeros((), dtype)
+        return ClipSpectralNormState(
+            count=jnp.zeros([], jnp.int32),
+            key=jax.random.key_data(jax.random.fold_in(key, len(named_layers))),
+            right_vectors=vectors,
+            singular_values=sigmas,
+        )
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del extra_args
+        if params is None:
+            raise ValueError("clip_spectral_norm needs params: update(updates, state, params)")
+        operands = (
+            {name: _kernel_at(updates, name) for name in named_layers},
+            state.right_vectors,
+            state.singular_values,
+            state.key,
+        )
+        kernels = {name: _kernel_at(params, name) for name in named_layers}
+
+        def clip(operands):
+            return _clip_layers(
+                *operands, kernels, max_norm, num_iterations, num_rounds,
+                layers=tuple(named_layers.items()),
+            )
+
+        should_clip = (state.count + 1) % every_k_steps == 0
+        try:  # a concrete step count (eager use) picks its branch in Python
+            clip_now = bool(should_clip)
+        except TypeError:
+            clip_now = None
+        if clip_now is None:
+            new_updates, vectors, sigmas, key = lax.cond(
+                should_clip, clip, lambda ops: ops, operands
+            )
+        else:
+            new_updates, vectors, sigmas, key = clip(operands) if clip_now else operands
+        new_state = ClipSpectralNormState(
+            count=optax.safe_increment(state.count),
+            key=key,
+            right_vectors=vectors,
+            singular_values=sigmas,
+        )
+        return _replace_kernels(updates, new_updates), new_state
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def layer_spectral_norms(
+    params: Any, layers: Mapping[str | tuple[str, ...], LayerSpec], **kwargs: Any
+) -> dict[str, jax.Array]:
+    """``{path: spectral_norm(kernel, spec, **kwargs)}`` for every layer in ``layers``.
+
+    Args:
+      params: a params pytree (Flax layout) holding ``path/kernel`` for each layer.
+      layers: ``{path: LayerSpec}``, e.g. from :func:`record_layer_shapes`.
+      **kwargs: passed to :func:`spectral_norm`.
+
+    Returns:
+      ``{path: scalar}`` with ``path`` joined by ``"/"``.
+    """
+    return {
+        name: spectral_norm(_kernel_at(params, name), spec, **kwargs)
+        for name, spec in _check_layers(layers).items()
+    }
