@@ -102,7 +102,7 @@ def saliency_static_mask(context: AddonContext, keep_fraction: float = 0.5,
     return static_mask(saliency_mask(total, keep_fraction))
 
 
-def _spectral(context: AddonContext, max_norm: float = 1.0, every_k_steps: int = 100,
+def _spectral(context: AddonContext, max_norm: float = 1.0, every_k_steps: int = 50,
               num_iterations: int = 5):
     if context.module is None:
         raise ValueError("addons: clip_spectral_norm needs the Flax module (pass module=...)")
@@ -124,7 +124,7 @@ ADDONS: dict[str, Addon] = {
               frozenset({"forget_term", "retain_term", "stats"}), {"criterion": "agreement"}),
         Addon("salun_mask", saliency_static_mask, frozenset(), {"keep_fraction": 0.5, "batch_size": 256}),
         Addon("clip_spectral_norm", _spectral, frozenset({"module"}),
-              {"max_norm": 1.0, "every_k_steps": 100, "num_iterations": 5}),
+              {"max_norm": 1.0, "every_k_steps": 50, "num_iterations": 5}),
         Addon("langevin_noise", lambda context, sigma=0.01: add_langevin_noise(
             context.hyper["learning_rate"], sigma, key=context.key), frozenset(),
               {"sigma": 0.01}),
