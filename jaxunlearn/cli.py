@@ -5,6 +5,8 @@ Examples::
     jaxunlearn quickstart --out quickstart_out
     jaxunlearn train --config experiments/configs/digits_mlp.py --workdir runs/digits \
         --set train.learning_rate=0.05 --set data.forget_classes=3
+    jaxunlearn unlearn --from runs/digits --method random_label --addon prob_mask \
+        --hp learning_rate=0.001 --hp momentum=0 --out runs/digits_rl_prob
 """
 
 from __future__ import annotations
@@ -43,7 +45,39 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--restore-step", type=int, default=None, help="resume from this step")
     _common(train)
+
+    unlearn = commands.add_parser("unlearn", help="unlearn the forget set from a trained model")
+    unlearn.add_argument("--from", dest="source", required=True,
+                         help="workdir of `jaxunlearn train` holding the original model")
+    unlearn.add_argument("--method", required=True, help="a name from jaxunlearn.methods.METHODS")
+    unlearn.add_argument("--addon", dest="addons", action="append", default=[],
+                         metavar="NAME[:key=value,...]", help="add-on (repeatable), e.g. prob_mask")
+    unlearn.add_argument("--hp", dest="hyperparams", action="append", default=[],
+                         metavar="KEY=VALUE", help="method hyperparameter override (repeatable)")
+    unlearn.add_argument("--steps", type=int, default=None)
+    unlearn.add_argument("--epochs", type=int, default=None)
+    unlearn.add_argument("--key", type=int, default=0, help="seed of the unlearning run")
+    unlearn.add_argument("--reference", default=None,
+                         help="workdir of the retrained reference (`train --subset retain`) for the gap")
+    unlearn.add_argument("--out", required=True, help="where the checkpoint and metrics go")
+    _common(unlearn)
     return parser
+
+
+def _parse_hyperparams(items: list[str]) -> dict:
+    values = {}
+    for item in items:
+        key, equals, text = item.partition("=")
+        if not equals:
+            raise ValueError(f"--hp {item!r} must look like key=value")
+        try:
+            values[key] = int(text)
+        except ValueError:
+            try:
+                values[key] = float(text)
+            except ValueError:
+                values[key] = {"true": True, "false": False}.get(text.lower(), text)
+    return values
 
 
 def _quickstart(args: argparse.Namespace) -> int:
@@ -82,7 +116,7 @@ def _train(args: argparse.Namespace) -> int:
     result = train(
         setup.model_fns.apply, init_variables(setup, config.train.seed), dataset, config.train,
         workdir=args.workdir, restore_step=args.restore_step, progress=not args.no_progress,
-        description=f"train ({args.subset})",
+        description=f"train ({args.subset})", module=setup.module,
     )
     metrics = evaluate_splits(setup.model_fns.apply, result.variables, setup.splits)
     summary = {
@@ -98,10 +132,44 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unlearn(args: argparse.Namespace) -> int:
+    from jaxunlearn.evaluate import evaluate_splits, gap_to_reference
+    from jaxunlearn.methods import get_method, unlearn
+    from jaxunlearn.methods.addons import resolve_addons
+    from jaxunlearn.pipeline import load_trained, write_json
+    from jaxunlearn.report import environment_info, format_markdown_table
+
+    method = get_method(args.method)
+    hyperparams = _parse_hyperparams(args.hyperparams)
+    method.hyperparameters(hyperparams)  # unknown or bad values fail before anything runs
+    resolve_addons(args.addons, method, None, require_module=False)
+    config, setup, variables = load_trained(args.source, args.overrides)
+    result = unlearn(
+        setup.model_fns, variables, setup.splits, method, steps=args.steps, epochs=args.epochs,
+        addons=args.addons, key=args.key, hyperparams=hyperparams, module=setup.module,
+        progress=not args.no_progress, workdir=args.out,
+    )
+    row = {"method": "+".join([method.name, *args.addons]),
+           **evaluate_splits(setup.model_fns.apply, result.variables, setup.splits),
+           "seconds": result.log["seconds"]}
+    columns = ["method", "UA", "RA", "TA", "forget_loss", "seconds"]
+    if args.reference:
+        _, _, reference = load_trained(args.reference, args.overrides)
+        row["gap"] = gap_to_reference(
+            row, evaluate_splits(setup.model_fns.apply, reference, setup.splits))
+        columns.insert(-1, "gap")
+    write_json(os.path.join(args.out, "metrics.json"), {
+        "row": row, "log": result.log, "source": args.source, "reference": args.reference,
+        "environment": environment_info()})
+    print(format_markdown_table([row], columns, digits=3))
+    print(f"wrote {os.path.join(args.out, 'metrics.json')} and checkpoints under {args.out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jaxunlearn`` console script."""
     args = _build_parser().parse_args(argv)
-    handlers = {"quickstart": _quickstart, "train": _train}
+    handlers = {"quickstart": _quickstart, "train": _train, "unlearn": _unlearn}
     try:
         return handlers[args.command](args)
     except (ValueError, TypeError, FileNotFoundError) as error:

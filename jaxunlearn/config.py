@@ -124,6 +124,10 @@ class TrainConfig:
 
     ``steps`` overrides ``epochs`` when positive. ``checkpoint_every_steps`` = 0 saves at the end
     of every epoch; checkpoints are only written when the run is given a work directory.
+    ``spectral_max_norm`` > 0 trains with FastClip (Boroojeny, Telgarsky, Sundaram, AISTATS
+    2024): every dense and convolution layer's operator norm is clipped to it every
+    ``spectral_every_steps`` steps, which makes smooth originals (AMUN's claim is that
+    smoothness helps unlearning).
     """
 
     epochs: int = 10
@@ -143,9 +147,14 @@ class TrainConfig:
     checkpoint_every_steps: int = 0
     max_checkpoints: int = 3
     log_every_steps: int = 20
+    spectral_max_norm: float = 0.0
+    spectral_every_steps: int = 50
 
     def __post_init__(self) -> None:
         _positive_int(self.epochs, "train.epochs")
+        _finite(self.spectral_max_norm, "train.spectral_max_norm")
+        _require(self.spectral_max_norm >= 0, "train.spectral_max_norm", "must be >= 0 (0 = off)")
+        _positive_int(self.spectral_every_steps, "train.spectral_every_steps")
         _positive_int(self.steps, "train.steps", allow_zero=True)
         _positive_int(self.batch_size, "train.batch_size")
         _require(self.optimizer in OPTIMIZERS, "train.optimizer", f"must be one of {OPTIMIZERS}")

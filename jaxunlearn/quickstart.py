@@ -29,7 +29,7 @@ DIGITS_HYPERPARAMS = {
     "neggrad_plus": {"epochs": 3, "beta": 0.8},
     "random_label": {"epochs": 3, "learning_rate": 0.001, "momentum": 0.0},
     "salun": {"epochs": 3, "learning_rate": 0.001, "momentum": 0.0},
-    "amun": {"epochs": 3, "learning_rate": 0.005},
+    "amun": {"epochs": 3, "learning_rate": 0.005, "initial_epsilon": 0.1, "pgd_steps": 10},
 }
 
 

@@ -64,3 +64,51 @@ def test_bad_override_fails_before_writing(tmp_path):
     result = _cli("quickstart", "--out", str(tmp_path / "q"), "--set", "variants=finetune,nosuch")
     assert result.returncode == 2 and "nosuch" in result.stderr
     assert not (tmp_path / "q").exists()
+
+
+def test_fastclip_train_then_unlearn_from_the_checkpoint(tmp_path):
+    config = ROOT / "experiments" / "configs" / "digits_mlp.py"
+    original, reference = tmp_path / "original", tmp_path / "reference"
+    common = ["--config", str(config), "--set", "train.epochs=3", "--set",
+              "train.spectral_max_norm=2.0", "--set", "train.spectral_every_steps=1"]
+    assert _cli("train", "--workdir", str(original), *common).returncode == 0
+    assert _cli("train", "--workdir", str(reference), "--subset", "retain", *common).returncode == 0
+
+    # the original was trained with FastClip: every dense kernel's largest singular value is at
+    # most 2 (numpy SVD of the restored weights; five power iterations per clip underestimate σ₁,
+    # which leaves dense layers up to ~5% above the bound)
+    from jaxunlearn.pipeline import load_trained
+
+    _, _, variables = load_trained(str(original))
+    import jax
+    import numpy as np
+
+    kernels = [leaf for leaf in jax.tree_util.tree_leaves(variables["params"]) if leaf.ndim == 2]
+    assert kernels
+    for kernel in kernels:
+        assert np.linalg.svd(np.asarray(kernel, np.float64), compute_uv=False)[0] <= 2.0 * 1.05
+
+    out = tmp_path / "unlearned"
+    result = _cli("unlearn", "--from", str(original), "--method", "random_label", "--addon",
+                  "prob_mask", "--hp", "learning_rate=0.001", "--hp", "momentum=0", "--epochs",
+                  "1", "--reference", str(reference), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "| random_label+prob_mask |" in result.stdout
+    payload = json.loads((out / "metrics.json").read_text())
+    assert payload["log"]["method"] == "random_label"
+    assert payload["log"]["hyperparams"]["learning_rate"] == 0.001
+    assert payload["row"]["gap"] >= 0.0
+    assert any((out / "checkpoints").iterdir())
+
+
+def test_unlearn_rejects_bad_requests_before_writing(tmp_path):
+    out = tmp_path / "never"
+    for args, message in [
+        (["--method", "nosuch"], "unknown method"),
+        (["--method", "gradient_ascent", "--addon", "and_mask"], "retain gradient"),
+        (["--method", "finetune", "--hp", "no_such_knob=1"], "no_such_knob"),
+    ]:
+        result = _cli("unlearn", "--from", str(tmp_path / "missing_run"), *args, "--out", str(out))
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert not out.exists()

@@ -160,8 +160,13 @@ def parse_addon(spec: Any) -> tuple[str, dict] | optax.GradientTransformation:
     return name, options
 
 
-def resolve_addons(specs, method, module) -> list[tuple[str, dict] | optax.GradientTransformation]:
-    """Parse ``specs`` and check each add-on's needs against ``method`` before anything runs."""
+def resolve_addons(specs, method, module, *, require_module: bool = True,
+                   ) -> list[tuple[str, dict] | optax.GradientTransformation]:
+    """Parse ``specs`` and check each add-on's needs against ``method`` before anything runs.
+
+    ``require_module=False`` skips the check for the Flax module, for callers that validate the
+    request before they have built the model.
+    """
     resolved = [parse_addon(spec) for spec in specs]
     for item in resolved:
         if isinstance(item, optax.GradientTransformation):
@@ -174,7 +179,7 @@ def resolve_addons(specs, method, module) -> list[tuple[str, dict] | optax.Gradi
         if "forget_term" in needs and method.forget_term is None:
             raise ValueError(f"addons: {name!r} needs an unlearning gradient, but method "
                              f"{method.name!r} has no forget term")
-        if "module" in needs and module is None:
+        if "module" in needs and module is None and require_module:
             raise ValueError(f"addons: {name!r} needs the Flax module (pass module=...)")
     return resolved
 

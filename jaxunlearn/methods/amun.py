@@ -45,7 +45,8 @@ AMUN = register_method(Method(
     forget_term=forget_cross_entropy,
     retain_term=retain_cross_entropy,
     primary="retain",
-    defaults={"epochs": 5, "learning_rate": 0.01, "initial_epsilon": 0.1, "growth": 2.0,
-              "max_rounds": 10, "pgd_steps": 10},
+    # the authors' code: PGD-50 with step ε/10, ε from 0.01 doubling until the label flips
+    defaults={"epochs": 5, "learning_rate": 0.01, "initial_epsilon": 0.01, "growth": 2.0,
+              "max_rounds": 12, "pgd_steps": 50},
     prepare=_prepare,
 ))

@@ -7,7 +7,6 @@ The target is :func:`jaxunlearn.transforms.trw_target` with the similarity of
 what of the paper's formula is reconstructed. Only valid for whole-class forget sets.
 """
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 

@@ -2,7 +2,7 @@
 
 from jaxunlearn.train.augment import augment, random_crop, random_flip
 from jaxunlearn.train.checkpoint import Checkpointer, CheckpointError, tree_digest
-from jaxunlearn.train.loop import TrainResult, train
+from jaxunlearn.train.loop import TrainResult, train, training_transformation
 from jaxunlearn.train.optim import make_optimizer, make_schedule
 from jaxunlearn.train.sharding import batch_sharded, make_mesh, replicate, replicated
 from jaxunlearn.train.steps import (
@@ -36,5 +36,6 @@ __all__ = [
     "state_variables",
     "steps_per_epoch",
     "train",
+    "training_transformation",
     "tree_digest",
 ]

@@ -63,6 +63,26 @@ def _run_signature(config: TrainConfig, dataset: Any, extra: dict | None) -> dic
     }
 
 
+def training_transformation(
+    config: TrainConfig, num_examples: int, variables: dict, module: Any = None,
+    sample_inputs: Any = None,
+) -> optax.GradientTransformation:
+    """The optimizer ``config`` describes, followed by FastClip spectral clipping when
+    ``config.spectral_max_norm`` > 0 (which needs the Flax ``module`` and one input batch)."""
+    per_epoch = steps_per_epoch(num_examples, config.batch_size)
+    total_steps = config.steps or config.epochs * per_epoch
+    tx = make_optimizer(config, per_epoch, total_steps)
+    if not config.spectral_max_norm:
+        return tx
+    if module is None or sample_inputs is None:
+        raise ValueError("train.spectral_max_norm > 0 needs the Flax module (pass module=...)")
+    from jaxunlearn.transforms import clip_spectral_norm, record_layer_shapes
+
+    layers = record_layer_shapes(module, variables, sample_inputs, train=False)
+    return optax.chain(tx, clip_spectral_norm(config.spectral_max_norm, layers,
+                                              every_k_steps=config.spectral_every_steps))
+
+
 def train(
     apply_fn: Callable,
     variables: dict,
@@ -78,6 +98,7 @@ def train(
     description: str = "train",
     callbacks: Sequence[StepCallback] = (),
     run_metadata: dict | None = None,
+    module: Any = None,
 ) -> TrainResult:
     """Train ``variables`` on ``dataset`` with ``config``; resumable when given a ``workdir``.
 
@@ -97,6 +118,7 @@ def train(
       progress: show a progress bar (only when stderr is a terminal).
       callbacks: called as ``callback(step, metrics)`` after every step with device metrics.
       run_metadata: extra JSON-able facts that must match on resume (e.g. the loss name).
+      module: the Flax module, needed when ``config.spectral_max_norm`` > 0.
 
     Returns:
       A :class:`TrainResult`.
@@ -107,7 +129,9 @@ def train(
     check_divisible(config.batch_size, mesh, "train.batch_size")
     per_epoch = steps_per_epoch(len(dataset), config.batch_size)
     total_steps = config.steps or config.epochs * per_epoch
-    tx = tx if tx is not None else make_optimizer(config, per_epoch, total_steps)
+    if tx is None:
+        tx = training_transformation(config, len(dataset), variables, module,
+                                     np.asarray(dataset.inputs[:1]))
     signature = _run_signature(config, dataset, run_metadata)
 
     state = create_train_state(variables, tx, config.seed)
