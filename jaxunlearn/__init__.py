@@ -7,3 +7,12 @@ whole story on digits.
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # ``jaxunlearn.unlearn`` without importing JAX and every method on ``import jaxunlearn``
+    if name == "unlearn":
+        from jaxunlearn.methods import unlearn
+
+        return unlearn
+    raise AttributeError(f"module 'jaxunlearn' has no attribute {name!r}")

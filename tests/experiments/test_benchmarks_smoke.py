@@ -22,3 +22,19 @@ def test_train_throughput_smoke(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert [row["dtype"] for row in rows] == ["float32", "bfloat16"]
     assert all(row["images_per_second"] > 0 and row["timed_steps"] == 2 for row in rows)
+
+
+def test_unlearn_throughput_smoke(tmp_path):
+    out = tmp_path / "unlearn.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments/benchmarks/unlearn_throughput.py"), "--model",
+         "small_cnn", "--batch-size", "16", "--steps", "2", "--warmup", "1", "--dataset-size",
+         "320", "--methods", "finetune,neggrad_plus,trw", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, JAX_PLATFORMS="cpu"),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {row["method"]: row for row in json.loads(out.read_text())["rows"]}
+    assert set(rows) == {"finetune", "neggrad_plus", "trw"}
+    assert rows["finetune"]["images_per_step"] == 16          # retain batch only
+    assert rows["neggrad_plus"]["images_per_step"] > 16       # retain + forget batches
+    assert all(row["images_per_second"] > 0 for row in rows.values())
