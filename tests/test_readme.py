@@ -11,11 +11,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def test_readme_python_example_runs_and_forgets_the_class():
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
-    assert len(blocks) == 1
+    assert len(blocks) == 2
     output = io.StringIO()
+    namespace: dict = {}
     with contextlib.redirect_stdout(output):
-        exec(compile(blocks[0], "README.md", "exec"), {})
+        for block in blocks:  # later blocks continue the first one, as a reader would
+            exec(compile(block, "README.md", "exec"), namespace)
     original_ua, unlearned_ua = map(float, output.getvalue().split())
+    result = namespace["result"]
+    assert result.log["method"] == "trw" and result.log["addons"] == ["('and_mask', {})"]
     assert original_ua < 5.0        # the original model classifies its training 3s
     assert unlearned_ua > 50.0      # after gradient ascent most 3s are misclassified
 

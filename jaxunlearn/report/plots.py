@@ -29,8 +29,10 @@ def bar_chart(
     labels = [str(row[label_key]) for row in rows]
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     figure, axes = plt.subplots(
-        1, len(metrics), figsize=(2.2 + 2.3 * len(metrics), 3.6), squeeze=False
+        1, len(metrics), figsize=(2.2 + (0.9 + 0.3 * len(rows)) * len(metrics), 3.8),
+        squeeze=False,
     )
+    crowded = len(rows) > 5
     for axis, metric in zip(axes[0], metrics):
         values = [float(row[metric]) for row in rows]
         bars = axis.bar(
@@ -40,17 +42,18 @@ def bar_chart(
             hatch=["//" if label == reference else None for label in labels],
             edgecolor=["black" if label == reference else "none" for label in labels],
         )
-        axis.bar_label(bars, fmt="%.3g", fontsize=7, padding=1)
+        axis.bar_label(bars, fmt="%.3g", fontsize=6 if crowded else 7, padding=1,
+                       rotation=90 if crowded else 0)
         if reference in labels:
             axis.axhline(values[labels.index(reference)], color="black", lw=0.8, ls="--")
         low, high = min(values), max(values)
         if low > 0.5 * high > 0:  # all values far from zero (accuracies near 100): zoom in
             span = max(high - low, 0.01 * high)
-            axis.set_ylim(low - 1.5 * span, high + 0.5 * span)
+            axis.set_ylim(low - 1.5 * span, high + (0.8 if crowded else 0.5) * span)
         else:
             low = min(low, 0.0)
             span = (high - low) or 1.0
-            axis.set_ylim(low - 0.02 * span, high + 0.15 * span)
+            axis.set_ylim(low - 0.02 * span, high + (0.3 if crowded else 0.15) * span)
         axis.set_title(metric)
         axis.set_xticks([])
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[i % len(colours)]) for i in range(len(rows))]
