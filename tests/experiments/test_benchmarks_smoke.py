@@ -1,4 +1,5 @@
-"""The benchmark scripts run end to end on tiny settings (their numbers are not asserted)."""
+"""The benchmark and experiment scripts run end to end on tiny settings (their numbers are not
+asserted). Slow tier: ``python -m pytest -m slow``."""
 
 import json
 import os
@@ -6,7 +7,11 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
 
 
 def test_train_throughput_smoke(tmp_path):
