@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -152,10 +153,12 @@ class Method:
                 )
             hyper[key] = value
         for key, value in hyper.items():
-            if isinstance(value, bool) or value is None or isinstance(value, str):
+            if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, str):
                 continue
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
+            if not isinstance(value, numbers.Real) or not math.isfinite(value):
                 raise ValueError(f"hyperparams: {key} must be a finite number, got {value!r}")
+            # NumPy scalars become Python numbers: the log stays JSON-able, int checks hold
+            hyper[key] = int(value) if isinstance(value, numbers.Integral) else float(value)
         for key in ("epochs", "batch_size", "forget_batch_size"):
             minimum = 0 if key == "forget_batch_size" else 1
             if not isinstance(hyper[key], int) or hyper[key] < minimum:

@@ -15,7 +15,7 @@ from jax.sharding import Mesh
 from jaxunlearn.methods.addons import AddonContext, build_addons, resolve_addons
 from jaxunlearn.methods.base import Method, Prepared, get_method
 from jaxunlearn.methods.step import make_unlearn_step
-from jaxunlearn.train.checkpoint import Checkpointer, CheckpointError
+from jaxunlearn.train.checkpoint import Checkpointer, CheckpointError, tree_digest
 from jaxunlearn.train.progress import progress_bar
 from jaxunlearn.train.sharding import check_divisible, make_mesh, replicate
 from jaxunlearn.train.steps import create_train_state, epoch_order, state_variables, steps_per_epoch
@@ -145,7 +145,7 @@ def unlearn(
     state = create_train_state(variables, full_tx, key)
     signature = {"method": method.name, "hyper": hyper, "addons": [str(a) for a in resolved],
                  "forget": splits.forget_set.fingerprint(), "retain": retain.fingerprint(),
-                 "steps": total_steps}
+                 "steps": total_steps, "key": key, "variables": tree_digest(variables)}
     checkpointer, resumed_from = None, None
     if workdir is not None:
         checkpointer = Checkpointer(f"{workdir}/checkpoints", max_to_keep=2)

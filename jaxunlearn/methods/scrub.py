@@ -7,6 +7,10 @@ Here both run in the same step during the first ``max_steps_epochs`` epochs (L_U
 forget batch, L_C = α·KL + γ·CE on the retain batch); afterwards only the min-step term is
 active. The reference code alternates whole max and min passes; the simultaneous form is the
 same descent-ascent game with one step per pair.
+
+With a feasible-update mask add-on (``and_mask``, ``prob_mask``, ``focus_mask``) the min-step-only
+epochs do not move the model: with the unlearning term off its gradient is zero, and no
+coordinate agrees in sign with zero. Use masks with SCRUB only while the max-steps run.
 """
 
 import jax.numpy as jnp

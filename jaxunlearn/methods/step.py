@@ -98,7 +98,9 @@ def make_unlearn_step(
                                   num_classes)
             (loss, new_model_state), term_grads = term_value_and_grad(
                 term, state.params, model_state, batch, context)
-            term_grads = jax.tree_util.tree_map(lambda g: g * active, term_grads)
+            # where, not a product: an inactive term's non-finite gradient must not leak (0·NaN)
+            term_grads = jax.tree_util.tree_map(
+                lambda g: jnp.where(active > 0, g, jnp.zeros_like(g)), term_grads)
             model_state = _select(active, new_model_state, model_state)
             grads = jax.tree_util.tree_map(jnp.add, grads, term_grads)
             extra[f"{name}_grads"] = term_grads
@@ -106,8 +108,10 @@ def make_unlearn_step(
             if stats_microbatches > 1:
                 frozen_state = model_state
 
-                def microbatch_loss(params, microbatch, term=term, context=context):
-                    return term(params, frozen_state, microbatch, context)[0]
+                def microbatch_loss(params, microbatch, term=term, context=context,
+                                    active=active):
+                    loss = term(params, frozen_state, microbatch, context)[0]
+                    return jnp.where(active > 0, loss, 0.0)  # an inactive term has no gradient
 
                 extra[f"{name}_stats"] = microbatch_mean_stats(
                     microbatch_loss, state.params, batch, stats_microbatches)
