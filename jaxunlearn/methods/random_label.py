@@ -12,7 +12,7 @@ import numpy as np
 
 from jaxunlearn.losses import cross_entropy, random_other_labels
 from jaxunlearn.methods.base import Method, Prepared, logits_of, register_method
-from jaxunlearn.methods.terms import retain_cross_entropy
+from jaxunlearn.methods.terms import forget_cross_entropy, retain_cross_entropy
 
 
 def _prepare_fixed_labels(model_fns, variables, splits, hyper, key):
@@ -29,15 +29,10 @@ def _redrawn(params, model_state, batch, context):
     return cross_entropy(logits, labels, batch.weights), new_state
 
 
-def _fixed(params, model_state, batch, context):
-    logits, new_state = logits_of(context, params, model_state, batch.inputs)
-    return cross_entropy(logits, batch.labels, batch.weights), new_state
-
-
 RANDOM_LABEL = register_method(Method(
     name="random_label",
     summary="RL: CE on D_f with fixed random labels y' != y, plus CE on D_r",
-    forget_term=_fixed,
+    forget_term=forget_cross_entropy,
     retain_term=retain_cross_entropy,
     primary="retain",
     defaults={"epochs": 5, "learning_rate": 0.02},

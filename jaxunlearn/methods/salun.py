@@ -10,8 +10,8 @@ momentum cannot move masked weights.
 
 from jaxunlearn.methods.addons import AddonContext, saliency_static_mask
 from jaxunlearn.methods.base import Method, register_method
-from jaxunlearn.methods.random_label import _fixed, _prepare_fixed_labels
-from jaxunlearn.methods.terms import retain_cross_entropy
+from jaxunlearn.methods.random_label import _prepare_fixed_labels
+from jaxunlearn.methods.terms import forget_cross_entropy, retain_cross_entropy
 
 
 def _prepare(model_fns, variables, splits, hyper, key):
@@ -25,7 +25,7 @@ def _prepare(model_fns, variables, splits, hyper, key):
 SALUN = register_method(Method(
     name="salun",
     summary="SalUn: RL on the top-k saliency coordinates of the forget gradient",
-    forget_term=_fixed,
+    forget_term=forget_cross_entropy,
     retain_term=retain_cross_entropy,
     primary="retain",
     defaults={"epochs": 5, "learning_rate": 0.02, "keep_fraction": 0.5},
