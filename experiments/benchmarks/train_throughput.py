@@ -12,8 +12,6 @@ as a table and as JSON.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import time
 
@@ -23,7 +21,7 @@ import numpy as np
 
 from jaxunlearn.config import TrainConfig
 from jaxunlearn.models import create_model_fns
-from jaxunlearn.report import environment_info, format_markdown_table
+from jaxunlearn.report import report_benchmark
 from jaxunlearn.train import (
     create_train_state,
     epoch_order,
@@ -91,16 +89,10 @@ def main() -> None:
     base = rows[0]["images_per_second"]
     for row in rows:
         row["speedup_vs_first"] = row["images_per_second"] / base
-    columns = ["model", "dtype", "batch_size", "devices", "median_step_ms", "images_per_second",
-               "speedup_vs_first", "compile_seconds"]
-    environment = environment_info()
-    print(f"devices: {environment['device_count']} x {environment['device_kind']}")
-    print(format_markdown_table(rows, columns, digits=1))
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w") as handle:
-        json.dump({"rows": rows, "environment": environment, "arguments": vars(args)}, handle, indent=2)
-    print(f"wrote {args.out}")
-
+    report_benchmark(
+        rows, ["model", "dtype", "batch_size", "devices", "median_step_ms", "images_per_second",
+               "speedup_vs_first", "compile_seconds"], args.out, arguments=vars(args),
+        title=f"{args.model} train step")
 
 if __name__ == "__main__":
     main()

@@ -20,8 +20,6 @@ written as JSON.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import time
 from typing import Callable
@@ -33,7 +31,7 @@ import optax
 
 from jaxunlearn.losses import cross_entropy, per_example_cross_entropy
 from jaxunlearn.models import from_linen, get_model
-from jaxunlearn.report import environment_info, format_markdown_table
+from jaxunlearn.report import report_benchmark
 from jaxunlearn.transforms import (
     add_langevin_noise,
     and_mask,
@@ -173,18 +171,10 @@ def main() -> None:
             "baseline": baseline or "",
         })
         print(f"  {name}: {1000 * seconds:.1f} ms", flush=True)
-    environment = environment_info()
-    print(f"{args.model}, batch {args.batch_size}, {args.dtype}, "
-          f"{environment['device_count']} x {environment['device_kind']}")
-    print(format_markdown_table(
+    report_benchmark(
         rows, ["variant", "median_step_ms", "ratio_to_baseline", "overhead_percent",
-               "ratio_to_sgd", "baseline"], digits=2))
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w") as handle:
-        json.dump({"rows": rows, "environment": environment, "arguments": vars(args)}, handle,
-                  indent=2)
-    print(f"wrote {args.out}")
-
+               "ratio_to_sgd", "baseline"], args.out, arguments=vars(args), digits=2,
+        title=f"{args.model}, batch {args.batch_size}, {args.dtype}")
 
 if __name__ == "__main__":
     main()

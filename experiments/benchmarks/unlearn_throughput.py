@@ -13,8 +13,6 @@ median after warm-up (the first step includes compilation), as a table and JSON.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import time
 
@@ -24,7 +22,7 @@ import numpy as np
 from jaxunlearn.data import from_arrays, make_splits
 from jaxunlearn.methods import METHODS, unlearn
 from jaxunlearn.models import from_linen, get_model
-from jaxunlearn.report import environment_info, format_markdown_table
+from jaxunlearn.report import report_benchmark
 
 
 def _splits(size: int, classes_forget: bool):
@@ -88,17 +86,10 @@ def main() -> None:
         splits = class_splits if METHODS[name].class_unlearning else random_splits
         rows.append(measure(name, module, splits, args.batch_size, args.steps, args.warmup))
         print(f"  {name}: {rows[-1]['images_per_second']:.0f} img/s", flush=True)
-    environment = environment_info()
-    print(f"{args.model}, {args.dtype}, batch {args.batch_size}, "
-          f"{environment['device_count']} x {environment['device_kind']}")
-    print(format_markdown_table(rows, ["method", "images_per_step", "median_step_ms",
-                                       "images_per_second", "first_step_s"], digits=1))
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w") as handle:
-        json.dump({"rows": rows, "environment": environment, "arguments": vars(args)}, handle,
-                  indent=2)
-    print(f"wrote {args.out}")
-
+    report_benchmark(
+        rows, ["method", "images_per_step", "median_step_ms", "images_per_second",
+               "first_step_s"], args.out, arguments=vars(args),
+        title=f"{args.model}, {args.dtype}, batch {args.batch_size}")
 
 if __name__ == "__main__":
     main()
