@@ -46,7 +46,7 @@ AMUN = register_method(Method(
     retain_term=retain_cross_entropy,
     primary="retain",
     # the authors' code: PGD-50 with step ε/10, ε from 0.01 doubling until the label flips
-    defaults={"epochs": 5, "learning_rate": 0.01, "initial_epsilon": 0.01, "growth": 2.0,
+    defaults={"epochs": 10, "learning_rate": 0.01, "initial_epsilon": 0.01, "growth": 2.0,
               "max_rounds": 12, "pgd_steps": 50},
     prepare=_prepare,
 ))

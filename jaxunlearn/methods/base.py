@@ -89,12 +89,15 @@ def default_optimizer(hyper: dict, total_steps: int) -> optax.GradientTransforma
     return base
 
 
+# The unlearning defaults of SalUn's and Unlearn-Sparse's code (CIFAR-10 / ResNet-18; masks.md §3):
+# 10 epochs, batch 256, SGD with momentum 0.9 and weight decay 5e-4. Each method sets its own
+# learning rate (and anything else) from its reference code.
 COMMON_DEFAULTS = {
-    "epochs": 5,
+    "epochs": 10,
     "learning_rate": 0.01,
     "momentum": 0.9,
     "weight_decay": 5e-4,
-    "batch_size": 64,
+    "batch_size": 256,
     # 0 = automatic: as many forget batches per epoch as retain batches, so one epoch sees each
     # forget example once (as SalUn's and Unlearn-Sparse's code does with separate passes)
     "forget_batch_size": 0,

@@ -9,5 +9,5 @@ FINETUNE = register_method(Method(
     summary="FT: CE on D_r from the original model",
     retain_term=retain_cross_entropy,
     primary="retain",
-    defaults={"epochs": 5, "learning_rate": 0.02},
+    defaults={"epochs": 10, "learning_rate": 0.01},  # Unlearn-Sparse README
 ))

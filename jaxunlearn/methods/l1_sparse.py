@@ -20,5 +20,6 @@ L1_SPARSE = register_method(Method(
     summary="l1-sparse: CE on D_r + decaying gamma * ||theta||_1",
     retain_term=_retain,
     primary="retain",
-    defaults={"epochs": 5, "learning_rate": 0.02, "gamma": 5e-4},
+    # Unlearn-Sparse: lr 0.01, 10 epochs; γ (their --alpha) is tuned, 5e-4 a middle value
+    defaults={"epochs": 10, "learning_rate": 0.01, "gamma": 5e-4},
 ))

@@ -27,5 +27,6 @@ NEGGRAD_PLUS = register_method(Method(
     forget_term=_forget,
     retain_term=_retain,
     primary="retain",
-    defaults={"epochs": 5, "learning_rate": 0.02, "beta": 0.95, "batch_norm_train": False},
+    # DeepUnlearn's neggradplus: α (our β) 0.95, lr 0.01, momentum 0.9, 10 epochs, batch 256
+    defaults={"epochs": 10, "learning_rate": 0.01, "beta": 0.95, "batch_norm_train": False},
 ))

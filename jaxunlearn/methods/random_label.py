@@ -35,7 +35,7 @@ RANDOM_LABEL = register_method(Method(
     forget_term=forget_cross_entropy,
     retain_term=retain_cross_entropy,
     primary="retain",
-    defaults={"epochs": 5, "learning_rate": 0.02},
+    defaults={"epochs": 10, "learning_rate": 0.013},  # SalUn's RL setting
     prepare=_prepare_fixed_labels,
 ))
 
@@ -45,5 +45,5 @@ SRL = register_method(Method(
     forget_term=_redrawn,
     retain_term=retain_cross_entropy,
     primary="retain",
-    defaults={"epochs": 5, "learning_rate": 0.02},
+    defaults={"epochs": 10, "learning_rate": 0.01},
 ))

@@ -21,7 +21,7 @@ RETRAIN = register_method(Method(
     summary="train from scratch on D_r (the reference)",
     retain_term=retain_cross_entropy,
     primary="retain",
-    defaults={"epochs": 30, "learning_rate": 0.05},
+    defaults={"epochs": 182, "learning_rate": 0.1},  # SalUn's main_train (cosine here)
     optimizer=_cosine_sgd,
     from_scratch=True,
 ))

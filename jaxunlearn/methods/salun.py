@@ -28,6 +28,6 @@ SALUN = register_method(Method(
     forget_term=forget_cross_entropy,
     retain_term=retain_cross_entropy,
     primary="retain",
-    defaults={"epochs": 5, "learning_rate": 0.02, "keep_fraction": 0.5},
+    defaults={"epochs": 10, "learning_rate": 0.013, "keep_fraction": 0.5},  # SalUn README
     prepare=_prepare,
 ))

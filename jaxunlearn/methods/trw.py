@@ -45,7 +45,7 @@ TRW = register_method(Method(
     forget_term=_forget,
     retain_term=retain_cross_entropy,
     primary="retain",
-    defaults={"epochs": 5, "learning_rate": 0.02, "tilt": 1.0},
+    defaults={"epochs": 10, "learning_rate": 0.01, "tilt": 1.0},
     prepare=_prepare,
     class_unlearning=True,
 ))

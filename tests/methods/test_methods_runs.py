@@ -172,10 +172,10 @@ def test_epochs_argument_sets_steps_from_the_primary_stream(digits_problem):
     splits = digits_problem.random_splits
     # gradient ascent's epoch is a pass over D_f in batches of 32; finetune's over D_r in 64s
     ga = unlearn(digits_problem.fns, digits_problem.variables, splits, "gradient_ascent",
-                 epochs=2, key=0, progress=False)
+                 epochs=2, key=0, progress=False, hyperparams={"forget_batch_size": 32})
     assert ga.log["steps"] == 2 * math.ceil(len(splits.forget_indices) / 32)
     ft = unlearn(digits_problem.fns, digits_problem.variables, splits, "finetune",
-                 epochs=1, key=0, progress=False)
+                 epochs=1, key=0, progress=False, hyperparams={"batch_size": 64})
     assert ft.log["steps"] == math.ceil(len(splits.retain_indices) / 64)
     assert [entry["epoch"] for entry in ga.log["history"]] == [1, 2]
 
