@@ -61,6 +61,16 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="workdir of the retrained reference (`train --subset retain`) for the gap")
     unlearn.add_argument("--out", required=True, help="where the checkpoint and metrics go")
     _common(unlearn)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="compare unlearned models with the original and the retrained one")
+    evaluate.add_argument("--original", required=True, help="`jaxunlearn train` workdir")
+    evaluate.add_argument("--retrained", required=True,
+                          help="`jaxunlearn train --subset retain` workdir (the reference)")
+    evaluate.add_argument("--unlearned", action="append", default=[], required=True,
+                          help="`jaxunlearn unlearn` output directory (repeatable)")
+    evaluate.add_argument("--out", required=True, help="where the table and plot go")
+    _common(evaluate)
     return parser
 
 
@@ -138,6 +148,7 @@ def _unlearn(args: argparse.Namespace) -> int:
     from jaxunlearn.methods.addons import resolve_addons
     from jaxunlearn.pipeline import load_trained, write_json
     from jaxunlearn.report import environment_info, format_markdown_table
+    from jaxunlearn.train import save_variables
 
     method = get_method(args.method)
     hyperparams = _parse_hyperparams(args.hyperparams)
@@ -158,21 +169,59 @@ def _unlearn(args: argparse.Namespace) -> int:
         row["gap"] = gap_to_reference(
             row, evaluate_splits(setup.model_fns.apply, reference, setup.splits))
         columns.insert(-1, "gap")
+    save_variables(os.path.join(args.out, "variables"), result.variables)
     write_json(os.path.join(args.out, "metrics.json"), {
         "row": row, "log": result.log, "source": args.source, "reference": args.reference,
         "environment": environment_info()})
     print(format_markdown_table([row], columns, digits=3))
-    print(f"wrote {os.path.join(args.out, 'metrics.json')} and checkpoints under {args.out}")
+    print(f"wrote {os.path.join(args.out, 'metrics.json')}, the unlearned variables and "
+          f"checkpoints under {args.out}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from jaxunlearn.config import to_dict
+    from jaxunlearn.evaluate.suite import evaluate_models
+    from jaxunlearn.pipeline import load_trained
+    from jaxunlearn.report import bar_chart, environment_info, write_table
+    from jaxunlearn.train import load_variables
+
+    for directory in args.unlearned:
+        if not os.path.isdir(os.path.join(directory, "variables")):
+            raise FileNotFoundError(f"--unlearned {directory}: no saved variables; is it the "
+                                    "--out of `jaxunlearn unlearn`?")
+    config, setup, original = load_trained(args.original, args.overrides)
+    retrained_config, _, retrained = load_trained(args.retrained, args.overrides)
+    if retrained_config.data != config.data or retrained_config.model != config.model:
+        raise ValueError("--retrained was trained on other data or another model than --original")
+    models = {"original": original, "retrain": retrained}
+    for directory in args.unlearned:
+        with open(os.path.join(directory, "metrics.json")) as handle:
+            name = json.load(handle)["row"]["method"]
+        models[name] = load_variables(os.path.join(directory, "variables"), original)
+    rows = evaluate_models(setup.model_fns.apply, models, setup.splits)
+    columns = ["method", "UA", "RA", "TA", "MIA", "agreement", "tv_forget", "forget_loss", "gap"]
+    paths = write_table(rows, columns, args.out, "evaluation", digits=3, metadata={
+        "original": args.original, "retrained": args.retrained, "unlearned": args.unlearned,
+        "config": to_dict(config), "environment": environment_info()})
+    chart = bar_chart(rows, ["UA", "RA", "TA", "MIA"], os.path.join(args.out, "evaluation.png"),
+                      title="Unlearned vs retrained")
+    with open(paths["md"]) as handle:
+        print(handle.read().rstrip())
+    print(f"wrote {paths['md']}, {paths['json']}, {chart}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jaxunlearn`` console script."""
+    from jaxunlearn.train.checkpoint import CheckpointError
+
     args = _build_parser().parse_args(argv)
-    handlers = {"quickstart": _quickstart, "train": _train, "unlearn": _unlearn}
+    handlers = {"quickstart": _quickstart, "train": _train, "unlearn": _unlearn,
+                "evaluate": _evaluate}
     try:
         return handlers[args.command](args)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except (ValueError, TypeError, FileNotFoundError, CheckpointError) as error:
         print(f"jaxunlearn {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -1,7 +1,13 @@
 """The training engine: jitted sharded steps, the loop, Orbax checkpoints."""
 
 from jaxunlearn.train.augment import augment, random_crop, random_flip
-from jaxunlearn.train.checkpoint import Checkpointer, CheckpointError, tree_digest
+from jaxunlearn.train.checkpoint import (
+    Checkpointer,
+    CheckpointError,
+    load_variables,
+    save_variables,
+    tree_digest,
+)
 from jaxunlearn.train.loop import TrainResult, train, training_transformation
 from jaxunlearn.train.optim import make_optimizer, make_schedule
 from jaxunlearn.train.sharding import batch_sharded, make_mesh, replicate, replicated
@@ -24,6 +30,7 @@ __all__ = [
     "batch_sharded",
     "create_train_state",
     "epoch_order",
+    "load_variables",
     "make_mesh",
     "make_optimizer",
     "make_schedule",
@@ -33,6 +40,7 @@ __all__ = [
     "random_flip",
     "replicate",
     "replicated",
+    "save_variables",
     "state_variables",
     "steps_per_epoch",
     "train",

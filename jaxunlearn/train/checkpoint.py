@@ -149,3 +149,39 @@ class Checkpointer:
         if self._manager is not None:
             self._manager.close()
             self._manager = None
+
+
+def save_variables(path: str | os.PathLike, variables: Any) -> None:
+    """Write model ``variables`` alone (no optimizer state) as an Orbax checkpoint at ``path``,
+    with a digest beside it. Other variables already at ``path`` are an error, never
+    overwritten; the same variables are left as they are."""
+    path = os.path.abspath(os.fspath(path))
+    if os.path.exists(path):
+        digest_path = f"{path}.sha256"
+        if os.path.exists(digest_path) and open(digest_path).read().strip() == tree_digest(variables):
+            return  # the same variables are already there (a resumed run finishing again)
+        raise CheckpointError(f"{path} already holds other variables; not overwriting them")
+    with ocp.StandardCheckpointer() as checkpointer:
+        checkpointer.save(path, variables)
+        checkpointer.wait_until_finished()
+    with open(f"{path}.sha256", "w") as handle:
+        handle.write(tree_digest(variables))
+
+
+def load_variables(path: str | os.PathLike, target: Any) -> Any:
+    """Restore variables saved by :func:`save_variables` into the structure of ``target``."""
+    path = os.path.abspath(os.fspath(path))
+    if not os.path.isdir(path):
+        raise CheckpointError(f"no saved variables at {path}")
+    try:
+        with ocp.StandardCheckpointer() as checkpointer:
+            variables = checkpointer.restore(path, target)
+    except Exception as error:
+        raise CheckpointError(f"variables at {path} are corrupt or unreadable "
+                              f"({type(error).__name__}: {error})") from error
+    digest_path = f"{path}.sha256"
+    if os.path.exists(digest_path):
+        with open(digest_path) as handle:
+            if handle.read().strip() != tree_digest(variables):
+                raise CheckpointError(f"variables at {path} do not match their digest")
+    return variables

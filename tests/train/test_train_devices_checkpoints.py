@@ -173,3 +173,28 @@ def test_missing_checkpoint_and_foreign_workdir_are_refused(tmp_path):
     with pytest.raises(CheckpointError, match="different run"):
         other()
     assert _hash_tree(tmp_path / "checkpoints") == before
+
+
+def test_saved_variables_round_trip_and_are_never_overwritten(tmp_path):
+    from jaxunlearn.train import load_variables, save_variables
+
+    variables = {"params": {"w": jnp.arange(6.0).reshape(2, 3), "b": jnp.ones(3)}}
+    other = {"params": {"w": jnp.zeros((2, 3)), "b": jnp.ones(3)}}
+    path = tmp_path / "variables"
+    save_variables(path, variables)
+    restored = load_variables(path, other)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, restored, variables)
+    save_variables(path, variables)  # the same variables again: accepted, nothing rewritten
+    before = _hash_tree(path)
+    with pytest.raises(CheckpointError, match="other variables"):
+        save_variables(path, other)
+    assert _hash_tree(path) == before
+    victim = _largest_file(path)
+    data = bytearray(victim.read_bytes())
+    for i in range(0, len(data), 5):
+        data[i] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="corrupt|digest"):
+        load_variables(path, other)
+    with pytest.raises(CheckpointError, match="no saved variables"):
+        load_variables(tmp_path / "missing", other)
