@@ -100,6 +100,19 @@ def test_fastclip_train_then_unlearn_from_the_checkpoint(tmp_path):
     assert payload["row"]["gap"] >= 0.0
     assert any((out / "checkpoints").iterdir())
 
+    report = tmp_path / "evaluation"
+    result = _cli("evaluate", "--original", str(original), "--retrained", str(reference),
+                  "--unlearned", str(out), "--out", str(report))
+    assert result.returncode == 0, result.stderr
+    rows = {row["method"]: row for row in
+            json.loads((report / "evaluation.json").read_text())["rows"]}
+    assert set(rows) == {"original", "retrain", "random_label+prob_mask"}
+    # the reference agrees with itself everywhere and is at distance 0 from itself
+    assert rows["retrain"]["agreement"] == 100.0 and rows["retrain"]["tv_forget"] == 0.0
+    assert rows["retrain"]["gap"] == 0.0 and rows["original"]["gap"] > 0.0
+    assert 0.0 <= rows["original"]["MIA"] <= 100.0
+    assert (report / "evaluation.png").exists() and (report / "evaluation.md").exists()
+
 
 def test_unlearn_rejects_bad_requests_before_writing(tmp_path):
     out = tmp_path / "never"

@@ -1,5 +1,5 @@
-"""Every docstring example in the public modules runs as written, and every public transform and
-attack shows one."""
+"""Every docstring example in the public modules (config, transforms, attacks, evaluate) runs as
+written, and every public transform and attack shows one."""
 
 import doctest
 import importlib
@@ -8,11 +8,12 @@ import pkgutil
 import pytest
 
 import jaxunlearn.attacks
+import jaxunlearn.evaluate
 import jaxunlearn.transforms
 
 MODULES = ["jaxunlearn.config"] + [
     f"{package.__name__}.{info.name}"
-    for package in (jaxunlearn.transforms, jaxunlearn.attacks)
+    for package in (jaxunlearn.transforms, jaxunlearn.attacks, jaxunlearn.evaluate)
     for info in pkgutil.iter_modules(package.__path__)
 ]
 
