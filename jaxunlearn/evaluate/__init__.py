@@ -59,6 +59,14 @@ from jaxunlearn.evaluate.roc import (
     roc_curve,
     roc_metrics,
 )
+from jaxunlearn.evaluate.shadows import (
+    MODEL_AXIS,
+    membership_masks,
+    model_outputs,
+    num_models,
+    train_many,
+    train_sequential,
+)
 from jaxunlearn.evaluate.signals import (
     cross_entropy_loss,
     entropy,
@@ -70,7 +78,9 @@ from jaxunlearn.evaluate.signals import (
 from jaxunlearn.evaluate.suite import GAP_METRICS, evaluate_models
 
 __all__ = [
-    "DEFAULT_FPR_TARGETS", "GAP_METRICS", "MIA_ATTACKERS", "MIA_FEATURES", "SPLIT_METRICS",
+    "DEFAULT_FPR_TARGETS", "GAP_METRICS", "MIA_ATTACKERS", "MIA_FEATURES", "MODEL_AXIS",
+    "SPLIT_METRICS", "membership_masks", "model_outputs", "num_models", "train_many",
+    "train_sequential",
     "auc", "class_thresholds", "clopper_pearson_interval", "clopper_pearson_lower",
     "clopper_pearson_upper", "competition_score", "cross_entropy_loss", "entropy",
     "epsilon_from_rates", "epsilon_lower_bound", "evaluate_models", "evaluate_splits",

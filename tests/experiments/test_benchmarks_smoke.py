@@ -55,3 +55,15 @@ def test_masks_grid_smoke(tmp_path):
     rows = json.loads((tmp_path / "grid.json").read_text())["rows"]
     assert [(row["method"], row["mask"]) for row in rows] == [
         ("retrain", ""), ("random_label", "none"), ("random_label", "and_mask")]
+
+
+def test_shadow_models_smoke(tmp_path):
+    out = tmp_path / "shadows.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments/benchmarks/shadow_models.py"), "--models", "4",
+         "--epochs", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, JAX_PLATFORMS="cpu"),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert rows and all(value is not None for value in rows[0].values())
