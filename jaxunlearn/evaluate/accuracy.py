@@ -12,18 +12,16 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from jaxunlearn.evaluate.signals import cross_entropy_loss
 from jaxunlearn.train.steps import predict_logits
 
 SPLIT_METRICS = ("UA", "RA", "TA")
 
 
 def _accuracy_and_loss(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    logits = logits.astype(np.float64)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    loss = -log_probs[np.arange(len(labels)), labels].mean()
-    accuracy = (logits.argmax(axis=1) == labels).mean()
-    return float(accuracy), float(loss)
+    loss = float(np.mean(cross_entropy_loss(logits, labels)))
+    accuracy = float(np.mean(np.argmax(logits, axis=1) == labels))
+    return accuracy, loss
 
 
 def evaluate_splits(
