@@ -73,6 +73,7 @@ from jaxunlearn.evaluate.signals import (
     logit_confidence,
     margin,
     modified_entropy,
+    softmax,
     true_label_prob,
 )
 from jaxunlearn.evaluate.suite import GAP_METRICS, evaluate_models
@@ -88,6 +89,6 @@ __all__ = [
     "margin", "masked_gaussian_fit", "mia_efficacy", "mia_features", "mia_nn", "mia_nn_gap",
     "modified_entropy", "nearest_classes", "null_auc_standard_error", "per_example_epsilon",
     "prediction_agreement", "renyi_gaussian", "renyi_to_dp", "renyi_variational", "retrain_ceiling",
-    "rmia", "roc_curve", "roc_metrics", "true_label_prob", "tune_offline_a", "tv_distance",
+    "rmia", "roc_curve", "roc_metrics", "softmax", "true_label_prob", "tune_offline_a", "tv_distance",
     "ulira", "ulira_game",
 ]

@@ -70,7 +70,7 @@ def mia_features(logits: Any, labels: Any, feature: str = "confidence") -> np.nd
         return (np.argmax(np.asarray(logits), axis=-1) == np.asarray(labels)).astype(np.float64)
     if feature == "probabilities":
         logits_array, _ = signals._prepare(logits, labels)
-        return np.exp(signals._log_softmax(logits_array)).astype(np.float64)
+        return signals.softmax(logits_array)
     raise ValueError(f"feature: expected one of {MIA_FEATURES}, got {feature!r}")
 
 

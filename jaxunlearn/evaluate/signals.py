@@ -31,6 +31,7 @@ __all__ = [
     "entropy",
     "modified_entropy",
     "margin",
+    "softmax",
 ]
 
 
@@ -38,7 +39,7 @@ def _prepare(logits: Any, labels: Any, *, min_classes: int = 1) -> tuple[np.ndar
     """Checks shapes and returns (logits as float32/float64, one-hot boolean mask of the label)."""
     logits = np.asarray(logits)
     if logits.ndim < 1:
-        raise ValueError(f"logits: expected shape [..., C], got a scalar")
+        raise ValueError("logits: expected shape [..., C], got a scalar")
     if not (np.issubdtype(logits.dtype, np.floating) or np.issubdtype(logits.dtype, np.integer)):
         # bfloat16 from JAX arrives as an ml_dtypes type that NumPy does not call floating.
         try:
@@ -76,6 +77,15 @@ def _logsumexp(values: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return logits - _logsumexp(logits)[..., None]
+
+
+def softmax(logits: Any) -> np.ndarray:
+    """Class probabilities along the last axis, computed stably in float64.
+
+    >>> softmax([[0.0, 0.0]]).tolist()
+    [[0.5, 0.5]]
+    """
+    return np.exp(_log_softmax(np.asarray(logits, np.float64)))
 
 
 def _true_logit(logits: np.ndarray, one_hot: np.ndarray) -> np.ndarray:

@@ -17,15 +17,10 @@ import numpy as np
 from jaxunlearn.evaluate.accuracy import _accuracy_and_loss
 from jaxunlearn.evaluate.class_metrics import prediction_agreement, tv_distance
 from jaxunlearn.evaluate.mia import mia_efficacy, mia_features
+from jaxunlearn.evaluate.signals import softmax
 from jaxunlearn.train.steps import predict_logits
 
 GAP_METRICS = ("UA", "RA", "TA", "MIA")
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
-    probabilities = np.exp(shifted)
-    return probabilities / probabilities.sum(axis=-1, keepdims=True)
 
 
 def evaluate_models(
@@ -65,8 +60,8 @@ def evaluate_models(
             attacker=attacker))
         reference_forget = logits[reference]["forget"]
         row["agreement"] = 100.0 * float(prediction_agreement(outputs["forget"], reference_forget))
-        row["tv_forget"] = float(np.mean(tv_distance(_softmax(outputs["forget"]),
-                                                     _softmax(reference_forget))))
+        row["tv_forget"] = float(np.mean(tv_distance(softmax(outputs["forget"]),
+                                                     softmax(reference_forget))))
         rows.append(row)
     reference_row = next(row for row in rows if row["method"] == reference)
     for row in rows:
