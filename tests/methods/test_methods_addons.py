@@ -27,13 +27,12 @@ import optax
 import pytest
 from scipy.special import erf
 
-from jaxunlearn.config import TrainConfig
-from jaxunlearn.data import load_digits, make_splits
+from jaxunlearn.data import make_splits
 from jaxunlearn.evaluate import evaluate_splits
 from jaxunlearn.methods import ADDONS, unlearn
 from jaxunlearn.methods.addons import parse_addon
-from jaxunlearn.models import create_model_fns, get_model
-from jaxunlearn.train import train
+from jaxunlearn.models import get_model
+from method_helpers import trained_digits_mlp
 
 HIDDEN = (128, 128)
 SGD = {"learning_rate": 0.01, "momentum": 0.0, "weight_decay": 0.0}
@@ -41,11 +40,7 @@ SGD = {"learning_rate": 0.01, "momentum": 0.0, "weight_decay": 0.0}
 
 @pytest.fixture(scope="module")
 def digits():
-    train_set, test_set = load_digits()
-    fns = create_model_fns("mlp", 10, hidden_sizes=HIDDEN)
-    variables = fns.init(jax.random.key(0), np.asarray(train_set.inputs[:1]))
-    config = TrainConfig(epochs=20, batch_size=64, learning_rate=0.05)
-    variables = train(fns.apply, variables, train_set, config, progress=False).variables
+    fns, variables, train_set, test_set = trained_digits_mlp(HIDDEN, epochs=20)
     splits = make_splits(train_set, test_set, forget_fraction=0.1, seed=0)
     return fns, variables, splits
 

@@ -28,6 +28,7 @@ from jaxunlearn.methods import METHODS, unlearn
 from jaxunlearn.methods import trw as trw_module
 from jaxunlearn.models import create_model_fns
 from jaxunlearn.train import predict_logits, train
+from method_helpers import mlp_logits_float64
 
 FORGET_CLASS = 3
 
@@ -41,18 +42,6 @@ def _train_original(fns, dataset, epochs):
     variables = fns.init(jax.random.key(0), np.asarray(dataset.inputs[:1]))
     config = TrainConfig(epochs=epochs, batch_size=64, learning_rate=0.05)
     return train(fns.apply, variables, dataset, config, progress=False).variables
-
-
-def _mlp_logits_float64(params, inputs):
-    """The MLP's logits in NumPy float64 from its parameters (flatten, Dense-ReLU..., head)."""
-    hidden = np.asarray(inputs, np.float64).reshape(len(inputs), -1)
-    layers = sorted(name for name in params if name.startswith("hidden_"))
-    for name in layers + ["head"]:
-        hidden = hidden @ np.asarray(params[name]["kernel"], np.float64)
-        hidden = hidden + np.asarray(params[name]["bias"], np.float64)
-        if name != "head":
-            hidden = np.maximum(hidden, 0.0)
-    return hidden
 
 
 def _softmax(logits):
@@ -164,7 +153,7 @@ def test_trw_targets_match_numpy_reference(class_forgetting, tilt):
     np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-5)
     assert np.all(targets >= 0.0)
     assert np.all(targets[:, FORGET_CLASS] == 0.0)
-    logits = _mlp_logits_float64(setup.variables["params"], forget.inputs)
+    logits = mlp_logits_float64(setup.variables["params"], forget.inputs)
     expected = _trw_reference(logits, forget.labels, [FORGET_CLASS], tilt)
     np.testing.assert_allclose(targets, expected, atol=2e-5)
     assert prepared.log == {"trw_tilt": tilt}
@@ -180,7 +169,7 @@ def test_trw_targets_for_two_forgotten_classes_have_no_mass_on_either(class_forg
     np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-5)
     assert np.all(targets[:, [3, 8]] == 0.0)
     forget = splits.forget_set
-    logits = _mlp_logits_float64(setup.variables["params"], forget.inputs)
+    logits = mlp_logits_float64(setup.variables["params"], forget.inputs)
     expected = _trw_reference(logits, forget.labels, [3, 8], hyper["tilt"])
     np.testing.assert_allclose(targets, expected, atol=2e-5)
 
@@ -191,13 +180,13 @@ def test_trw_leaves_under_5_percent_mass_on_the_forgotten_class(class_forgetting
     setup = class_forgetting
     result = unlearn(setup.fns, setup.variables, setup.splits, "trw", key=0, progress=False)
     forget = setup.splits.forget_set
-    mass = _softmax(_mlp_logits_float64(result.variables["params"], forget.inputs))
+    mass = _softmax(mlp_logits_float64(result.variables["params"], forget.inputs))
     assert mass[:, FORGET_CLASS].mean() < 0.05
-    original_mass = _softmax(_mlp_logits_float64(setup.variables["params"], forget.inputs))
+    original_mass = _softmax(mlp_logits_float64(setup.variables["params"], forget.inputs))
     assert original_mass[:, FORGET_CLASS].mean() > 0.95  # so the test can fail
     test = setup.splits.test
     class_rows = test.labels == FORGET_CLASS
-    test_mass = _softmax(_mlp_logits_float64(result.variables["params"],
+    test_mass = _softmax(mlp_logits_float64(result.variables["params"],
                                              test.inputs[class_rows]))
     assert test_mass[:, FORGET_CLASS].mean() < 0.05
     metrics = evaluate_splits(setup.fns.apply, result.variables, setup.splits)

@@ -17,36 +17,26 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxunlearn.config import TrainConfig
-from jaxunlearn.data import from_arrays, load_digits, make_splits
+from jaxunlearn.data import from_arrays, make_splits
 from jaxunlearn.methods import METHODS, unlearn
-from jaxunlearn.models import create_model_fns
-from jaxunlearn.train import train
 from jaxunlearn.transforms import static_mask
+from method_helpers import identical, leaves, trained_digits_mlp
 
 RETAIN_ONLY = sorted(name for name, method in METHODS.items() if method.forget_term is None)
 POISON = float(np.finfo(np.float32).max)
 
 
-def _leaves(variables):
-    return [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(variables["params"])]
-
-
 def _all_finite(variables):
-    return all(np.all(np.isfinite(leaf)) for leaf in _leaves(variables))
+    return all(np.all(np.isfinite(leaf)) for leaf in leaves(variables["params"]))
 
 
 def _identical(first, second):
-    return all(np.array_equal(a, b) for a, b in zip(_leaves(first), _leaves(second)))
+    return identical(first["params"], second["params"])
 
 
 @pytest.fixture(scope="module")
 def digits():
-    train_set, test_set = load_digits()
-    fns = create_model_fns("mlp", 10, hidden_sizes=(128, 128))
-    variables = fns.init(jax.random.key(0), np.asarray(train_set.inputs[:1]))
-    config = TrainConfig(epochs=20, batch_size=64, learning_rate=0.05)
-    variables = train(fns.apply, variables, train_set, config, progress=False).variables
+    fns, variables, train_set, test_set = trained_digits_mlp((128, 128), epochs=20)
     clean = make_splits(train_set, test_set, forget_fraction=0.1, seed=0)
     inputs = np.array(train_set.inputs, copy=True)
     inputs[clean.forget_indices] = POISON

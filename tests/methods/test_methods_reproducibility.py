@@ -10,11 +10,10 @@ import jax
 import numpy as np
 import pytest
 
-from jaxunlearn.config import TrainConfig
-from jaxunlearn.data import load_digits, make_splits
+from jaxunlearn.data import make_splits
 from jaxunlearn.methods import unlearn
-from jaxunlearn.models import create_model_fns
-from jaxunlearn.train import CheckpointError, train
+from jaxunlearn.train import CheckpointError
+from method_helpers import identical, leaves, trained_digits_mlp
 
 HYPER = {"epochs": 2, "learning_rate": 0.001, "momentum": 0.9}
 
@@ -23,21 +22,11 @@ class Interrupted(Exception):
     pass
 
 
-def _leaves(variables):
-    return [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(variables)]
-
-
-def _identical(first, second):
-    return all(np.array_equal(a, b) for a, b in zip(_leaves(first), _leaves(second)))
 
 
 @pytest.fixture(scope="module")
 def digits():
-    train_set, test_set = load_digits()
-    fns = create_model_fns("mlp", 10, hidden_sizes=(64, 64))
-    variables = fns.init(jax.random.key(0), np.asarray(train_set.inputs[:1]))
-    config = TrainConfig(epochs=10, batch_size=64, learning_rate=0.05)
-    variables = train(fns.apply, variables, train_set, config, progress=False).variables
+    fns, variables, train_set, test_set = trained_digits_mlp((64, 64), epochs=10)
     return fns, variables, make_splits(train_set, test_set, forget_fraction=0.1, seed=0)
 
 
@@ -50,14 +39,14 @@ def reference(digits):
 def test_same_key_gives_bit_identical_parameters(digits, reference):
     fns, variables, splits = digits
     again = unlearn(fns, variables, splits, "srl", hyperparams=HYPER, key=3, progress=False)
-    assert _identical(again.variables, reference.variables)
+    assert identical(again.variables, reference.variables)
     assert again.log["history"] == reference.log["history"]
 
 
 def test_different_key_gives_different_parameters(digits, reference):
     fns, variables, splits = digits
     other = unlearn(fns, variables, splits, "srl", hyperparams=HYPER, key=4, progress=False)
-    for new, old in zip(_leaves(other.variables), _leaves(reference.variables)):
+    for new, old in zip(leaves(other.variables), leaves(reference.variables)):
         assert not np.array_equal(new, old)
 
 
@@ -66,12 +55,12 @@ def test_rerun_in_a_finished_workdir_resumes_at_the_end(digits, reference, tmp_p
     first = unlearn(fns, variables, splits, "srl", hyperparams=HYPER, key=3, progress=False,
                     workdir=str(tmp_path))
     assert first.log["resumed_from"] is None
-    assert _identical(first.variables, reference.variables)
+    assert identical(first.variables, reference.variables)
     second = unlearn(fns, variables, splits, "srl", hyperparams=HYPER, key=3, progress=False,
                      workdir=str(tmp_path))
     assert second.log["resumed_from"] == second.log["steps"] == reference.log["steps"]
     assert second.log["history"] == []  # nothing left to run
-    assert _identical(second.variables, reference.variables)
+    assert identical(second.variables, reference.variables)
 
 
 def test_interrupted_run_resumes_from_the_last_epoch_and_matches(digits, reference, tmp_path):
@@ -90,7 +79,7 @@ def test_interrupted_run_resumes_from_the_last_epoch_and_matches(digits, referen
                       workdir=str(tmp_path))
     assert resumed.log["resumed_from"] == per_epoch
     assert [entry["step"] for entry in resumed.log["history"]] == [2 * per_epoch]
-    assert _identical(resumed.variables, reference.variables)
+    assert identical(resumed.variables, reference.variables)
 
 
 def test_workdir_of_another_method_or_hyperparameters_is_refused(digits, tmp_path):

@@ -21,30 +21,18 @@ import optax
 import pytest
 from scipy import stats
 
-from jaxunlearn.config import TrainConfig
-from jaxunlearn.data import load_digits, make_splits
+from jaxunlearn.data import make_splits
 from jaxunlearn.losses import random_other_labels
 from jaxunlearn.methods import METHODS, Batch, TermContext, unlearn
 from jaxunlearn.methods.random_label import _prepare_fixed_labels
 from jaxunlearn.models import create_model_fns
-from jaxunlearn.train import train
+from method_helpers import identical, mlp_logits_float64, trained_digits_mlp
 
 NUM_CLASSES = 10
 BATCH = 8
 
 
 # --- NumPy references ---------------------------------------------------------------------------
-
-
-def _mlp_logits(params, inputs):
-    hidden = np.asarray(inputs, np.float64).reshape(len(inputs), -1)
-    layers = sorted(name for name in params if name.startswith("hidden_")) + ["head"]
-    for name in layers:
-        hidden = hidden @ np.asarray(params[name]["kernel"], np.float64)
-        hidden = hidden + np.asarray(params[name]["bias"], np.float64)
-        if name != "head":
-            hidden = np.maximum(hidden, 0.0)
-    return hidden
 
 
 def _log_softmax(logits):
@@ -113,8 +101,8 @@ def _term_value(tiny, name, part, context):
 
 
 def _expected(tiny, name, part, hyper):
-    logits = _mlp_logits(tiny["student"]["params"], tiny["inputs"])
-    teacher = _mlp_logits(tiny["teacher"]["params"], tiny["inputs"])
+    logits = mlp_logits_float64(tiny["student"]["params"], tiny["inputs"])
+    teacher = mlp_logits_float64(tiny["teacher"]["params"], tiny["inputs"])
     labels, weights = tiny["labels"], tiny["weights"]
     ce = _ce(logits, labels, weights)
     if (name, part) == ("gradient_ascent", "forget"):
@@ -160,7 +148,7 @@ def test_l1_sparse_gamma_decays_linearly_per_epoch(tiny, step, factor):
     context = _context(tiny, "l1_sparse", {"gamma": 0.01, "epochs": 4}, step=step,
                        steps_per_epoch=10)
     value = _term_value(tiny, "l1_sparse", "retain", context)
-    logits = _mlp_logits(tiny["student"]["params"], tiny["inputs"])
+    logits = mlp_logits_float64(tiny["student"]["params"], tiny["inputs"])
     expected = (_ce(logits, tiny["labels"], tiny["weights"])
                 + 0.01 * factor * _l1(tiny["student"]["params"]))
     np.testing.assert_allclose(value, expected, rtol=2e-5)
@@ -191,17 +179,8 @@ def test_other_methods_keep_both_terms_on(name):
 
 @pytest.fixture(scope="module")
 def digits():
-    train_set, test_set = load_digits()
-    fns = create_model_fns("mlp", 10, hidden_sizes=(64, 64))
-    variables = fns.init(jax.random.key(0), np.asarray(train_set.inputs[:1]))
-    config = TrainConfig(epochs=10, batch_size=64, learning_rate=0.05)
-    variables = train(fns.apply, variables, train_set, config, progress=False).variables
+    fns, variables, train_set, test_set = trained_digits_mlp((64, 64), epochs=10)
     return fns, variables, make_splits(train_set, test_set, forget_fraction=0.1, seed=0)
-
-
-def _identical(first, second):
-    return all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(
-        jax.tree_util.tree_leaves(first), jax.tree_util.tree_leaves(second)))
 
 
 def test_scrub_without_max_steps_equals_its_min_steps_alone(digits):
@@ -220,8 +199,8 @@ def test_scrub_without_max_steps_equals_its_min_steps_alone(digits):
     with_max = unlearn(fns, variables, splits, "scrub", hyperparams={"max_steps_epochs": 1},
                        steps=6, key=0, progress=False, tx=sgd())
     # zero + 0·g_f + g_r is g_r exactly, so the two runs agree to the bit
-    assert _identical(no_max.variables, reference.variables)
-    assert not _identical(with_max.variables, reference.variables)
+    assert identical(no_max.variables, reference.variables)
+    assert not identical(with_max.variables, reference.variables)
 
 
 def test_l1_sparse_with_large_gamma_shrinks_the_l1_norm_compared_with_finetune(digits):
