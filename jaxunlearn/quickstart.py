@@ -1,8 +1,10 @@
-"""``jaxunlearn quickstart``: the whole unlearning story on scikit-learn digits, in seconds.
+"""``jaxunlearn quickstart``: the whole unlearning story on scikit-learn digits, in about a minute.
 
 Train the original model on D = D_r ∪ D_f, retrain on D_r as the reference, unlearn with the
 baselines (FT, GA, NegGrad+, RL, SalUn), AMUN and a masked variant (RL + PROB mask), evaluate
-UA / RA / TA on every model, and write the table (Markdown, CSV, JSON with provenance) and a chart.
+UA / RA / TA / MIA-efficacy on every model, audit each method with U-LiRA over a small pool of
+models (vmapped originals, each unlearned by the method, against vmapped retrains), and write the
+table (Markdown, CSV, JSON with provenance) and a chart.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ import dataclasses
 import os
 from typing import Callable
 
+import jax
+import numpy as np
+
 from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
-from jaxunlearn.evaluate import evaluate_models
+from jaxunlearn.evaluate import evaluate_models, train_many
+from jaxunlearn.evaluate.ulira_audit import stack_models, ulira_models, unstack_model
 from jaxunlearn.methods import ADDONS, get_method, unlearn
 from jaxunlearn.pipeline import config_record, init_variables, prepare, timed
 from jaxunlearn.report import bar_chart, environment_info, write_table
 from jaxunlearn.train import train
 
-COLUMNS = ("method", "UA", "RA", "TA", "MIA", "forget_loss", "tv_forget", "gap", "seconds")
+COLUMNS = ("method", "UA", "RA", "TA", "MIA", "U-LiRA", "forget_loss", "tv_forget", "gap",
+           "seconds")
 
 
 # Settings tuned for the digits MLP, which fits its training set to a cross-entropy of ~0.003:
@@ -42,6 +49,8 @@ class QuickstartConfig:
 
     ``variants`` lists ``"method"`` or ``"method+addon"`` names run after the reference;
     ``hyperparams`` maps a method name to its overrides (a variant uses its method's).
+    ``ulira_models`` is the size M of each U-LiRA pool (0 skips the audit): M originals and 2M
+    retrains are trained vmapped, and every variant unlearns each of the M originals.
     """
 
     experiment: ExperimentConfig = dataclasses.field(
@@ -56,6 +65,38 @@ class QuickstartConfig:
         "random_label+prob_mask",
     )
     hyperparams: dict = dataclasses.field(default_factory=lambda: dict(DIGITS_HYPERPARAMS))
+    ulira_models: int = 4
+
+    def __post_init__(self):
+        if isinstance(self.ulira_models, bool) or not isinstance(self.ulira_models, int):
+            raise TypeError(f"ulira_models must be an int, got {type(self.ulira_models).__name__}")
+        if self.ulira_models == 1 or self.ulira_models < 0:
+            raise ValueError(f"ulira_models: must be 0 (no audit) or >= 2, got {self.ulira_models}")
+
+
+def _ulira_column(config, setup, runs) -> dict[str, dict]:
+    """U-LiRA of every run: M vmapped originals (on D), each unlearned by the run's method,
+    against M vmapped retrains (on D_r); "retrain" plays M further retrains against them (exact
+    retraining, ≈ 50%), "original" the originals themselves (a no-op, ≈ 100%)."""
+    splits, fns, train_config = setup.splits, setup.model_fns, config.experiment.train
+    size, total = config.ulira_models, len(splits.train)
+    retain_mask = np.zeros(total, bool)
+    retain_mask[splits.retain_indices] = True
+    originals = train_many(fns, splits.train, np.ones((size, total), bool), train_config,
+                           seeds=[1000 + m for m in range(size)])
+    retrains = train_many(fns, splits.train, np.tile(retain_mask, (2 * size, 1)), train_config,
+                          seeds=[2000 + m for m in range(2 * size)])
+    never_saw = jax.tree.map(lambda leaf: leaf[:size], retrains)
+    pools = {"original": originals, "retrain": jax.tree.map(lambda leaf: leaf[size:], retrains)}
+    for name, (method, addon, hyperparams) in runs.items():
+        pools[name] = stack_models([
+            unlearn(fns, unstack_model(originals, m), splits, method,
+                    addons=(addon,) if addon else (), hyperparams=hyperparams,
+                    key=train_config.seed + m, progress=False).variables
+            for m in range(size)])
+    return {name: ulira_models(fns.apply, pool, never_saw, splits.forget_set, key=0,
+                               fix_variance=True)
+            for name, pool in pools.items()}
 
 
 def run_quickstart(
@@ -108,14 +149,30 @@ def run_quickstart(
 
     rows = evaluate_models(fns.apply, {name: variables for name, (variables, _, _) in runs.items()},
                            splits, reference="retrain")
+    audit, audit_seconds = {}, 0.0
+    if config.ulira_models:
+        variant_runs = {}
+        for variant in config.variants:
+            method, _, addon = variant.partition("+")
+            variant_runs[variant] = (method, addon, config.hyperparams.get(method))
+        echo(f"U-LiRA: {config.ulira_models} originals and {2 * config.ulira_models} retrains "
+             f"(vmapped), each variant unlearning every original")
+        audit, audit_seconds = timed(lambda: _ulira_column(config, setup, variant_runs))
     for row in rows:
         _, seconds, log = runs[row["method"]]
         row["seconds"], row["hyperparams"] = seconds, log.get("hyperparams", {})
+        if row["method"] in audit:
+            row["U-LiRA"] = 100.0 * audit[row["method"]]["balanced_accuracy"]
+            row["ulira"] = audit[row["method"]]
+        else:
+            row["U-LiRA"] = float("nan")
 
     metadata = {
         "experiment": "quickstart",
         "config": config_record(config),
         "splits": splits.summary(),
+        "ulira": {"models_per_pool": config.ulira_models, "seconds": audit_seconds,
+                  "statistic": "logit-scaled confidence", "targets": "every model, held out"},
         "environment": environment_info(),
         "metric_definitions": {
             "UA": "100 * (1 - accuracy on the forget set)",
@@ -125,12 +182,18 @@ def run_quickstart(
                    "confidences calls non-member (SalUn's protocol)",
             "forget_loss": "mean cross-entropy on the forget set (memorisation shows as a low value)",
             "tv_forget": "mean total-variation distance to the retrained model's outputs on D_f",
+            "U-LiRA": "balanced accuracy (%) of U-LiRA (Hayes et al. 2025; fixed variance) "
+                      "telling models that unlearned D_f from models that never saw it, on D_f; 50 = perfect "
+                      "unlearning. Pools: M originals trained vmapped on D with seeds 1000+m, "
+                      "each unlearned by the method (key seed+m), vs M retrains on D_r (seeds "
+                      "2000+m); 'retrain' plays M more retrains, 'original' the originals",
             "gap": "mean |metric - retrain| over UA, RA, TA, MIA",
             "seconds": "wall-clock time of the run, compilation included",
         },
     }
     paths = write_table(rows, COLUMNS, out_dir, "results", metadata=metadata, digits=3)
-    chart = bar_chart(rows, ["UA", "RA", "TA", "MIA", "forget_loss"], os.path.join(out_dir, "results.png"),
+    chart_metrics = ["UA", "RA", "TA", "MIA", *(["U-LiRA"] if audit else []), "forget_loss"]
+    chart = bar_chart(rows, chart_metrics, os.path.join(out_dir, "results.png"),
                       title="Unlearning 10% of digits (MLP)")
     with open(paths["md"]) as handle:
         echo(handle.read().rstrip())
