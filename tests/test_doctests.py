@@ -1,4 +1,4 @@
-"""Every docstring example in the public modules (config, transforms, attacks, evaluate) runs as
+"""Every docstring example in the public modules (config, transforms, attacks, evaluate, certify) runs as
 written, and every public transform and attack shows one."""
 
 import doctest
@@ -8,12 +8,14 @@ import pkgutil
 import pytest
 
 import jaxunlearn.attacks
+import jaxunlearn.certify
 import jaxunlearn.evaluate
 import jaxunlearn.transforms
 
 MODULES = ["jaxunlearn.config"] + [
     f"{package.__name__}.{info.name}"
-    for package in (jaxunlearn.transforms, jaxunlearn.attacks, jaxunlearn.evaluate)
+    for package in (jaxunlearn.transforms, jaxunlearn.attacks, jaxunlearn.evaluate,
+                    jaxunlearn.certify)
     for info in pkgutil.iter_modules(package.__path__)
 ]
 
