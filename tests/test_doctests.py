@@ -1,5 +1,5 @@
-"""Every docstring example in the public modules (config, transforms, attacks, evaluate, certify) runs as
-written, and every public transform and attack shows one."""
+"""Every docstring example in the public modules (config, transforms, attacks, evaluate, certify)
+runs as written, and every public transform and attack shows one."""
 
 import doctest
 import importlib
