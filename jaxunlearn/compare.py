@@ -1,0 +1,236 @@
+"""Compare unlearning methods over several seeds against the retrained model: mean ± std tables.
+
+The shared engine of the experiment scripts (``experiments/<paper>/``): for every seed, train the
+original model on D, retrain on D_r as the reference, run every variant (a method with add-ons
+and hyperparameters) from the same original, and evaluate all of them with
+:func:`~jaxunlearn.evaluate.evaluate_models` (UA / RA / TA / MIA-efficacy / agreement / TV
+distance / gap); for class unlearning also MIA-NN (TRW's attack) and its gap to the retrained
+model. Rows are aggregated over seeds as mean and sample standard deviation.
+
+When the model is small and the original recipe is plain (no spectral clipping), the originals and
+the retrained references of all seeds are trained vmapped, in one compiled program each
+(:func:`~jaxunlearn.evaluate.train_many`); otherwise one seed at a time with
+:func:`~jaxunlearn.train.train`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from typing import Any, Callable, Sequence
+
+import jax
+import numpy as np
+
+from jaxunlearn.config import ExperimentConfig, TrainConfig
+from jaxunlearn.evaluate import evaluate_models, train_many
+from jaxunlearn.evaluate.class_metrics import mia_nn, nearest_classes
+from jaxunlearn.evaluate.signals import softmax
+from jaxunlearn.evaluate.ulira_audit import unstack_model
+from jaxunlearn.methods import ADDONS, get_method, unlearn
+from jaxunlearn.methods.run import forget_classes
+from jaxunlearn.pipeline import init_variables, prepare
+from jaxunlearn.report import bar_chart, write_table
+from jaxunlearn.train import predict_logits, train
+
+__all__ = ["Variant", "compare_methods", "aggregate_rows", "write_comparison", "VMAP_MAX_PARAMS"]
+
+VMAP_MAX_PARAMS = 2_000_000
+"""Models up to this many parameters train their seeds vmapped (one program for all seeds)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One row of a comparison: ``method`` with ``addons`` and hyperparameter overrides.
+
+    ``name`` labels the row (default ``method`` or ``method+addon+...``).
+    """
+
+    method: str
+    addons: tuple = ()
+    hyperparams: dict | None = None
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or "+".join([self.method, *[str(a) for a in self.addons]])
+
+
+def _check_variants(variants: Sequence[Variant], class_unlearning: bool) -> None:
+    if not variants:
+        raise ValueError("variants: need at least one method to compare")
+    labels = [variant.label for variant in variants]
+    if len(set(labels)) != len(labels) or "original" in labels or "retrain" in labels:
+        raise ValueError(f"variants: labels must be unique and not 'original'/'retrain', got "
+                         f"{labels}")
+    for variant in variants:
+        method = get_method(variant.method)
+        if method.class_unlearning and not class_unlearning:
+            raise ValueError(f"variants: {variant.method!r} unlearns whole classes; set "
+                             "data.forget_classes")
+        for addon in variant.addons:
+            name = addon[0] if isinstance(addon, tuple) else addon
+            if isinstance(name, str) and name not in ADDONS:
+                raise ValueError(f"variants: unknown add-on {name!r}; available: {sorted(ADDONS)}")
+
+
+def _originals(setup, config: TrainConfig, seeds: Sequence[int], progress: bool):
+    """Per seed: the original (on D) and the retrained reference (on D_r) variables."""
+    splits, fns = setup.splits, setup.model_fns
+    num_params = sum(np.size(leaf) for leaf in jax.tree.leaves(init_variables(setup, 0)))
+    plain = not config.spectral_max_norm
+    if plain and num_params <= VMAP_MAX_PARAMS and len(seeds) > 1:
+        total = len(splits.train)
+        retain = np.zeros(total, bool)
+        retain[splits.retain_indices] = True
+        originals = train_many(fns, splits.train, np.ones((len(seeds), total), bool), config,
+                               seeds=list(seeds))
+        retrains = train_many(fns, splits.train, np.tile(retain, (len(seeds), 1)), config,
+                              seeds=[seed + 10_000 for seed in seeds])
+        return [(unstack_model(originals, i), unstack_model(retrains, i))
+                for i in range(len(seeds))], "vmapped (train_many)"
+    pairs = []
+    for seed in seeds:
+        seeded = dataclasses.replace(config, seed=seed)
+        original = train(fns.apply, init_variables(setup, seed), splits.train, seeded,
+                         progress=progress, description=f"original seed {seed}",
+                         module=setup.module).variables
+        retrained = train(fns.apply, init_variables(setup, seed + 10_000), splits.retain_set,
+                          dataclasses.replace(seeded, spectral_max_norm=0.0), progress=progress,
+                          description=f"retrain seed {seed}").variables
+        pairs.append((original, retrained))
+    return pairs, "sequential (train)"
+
+
+def _class_attack(apply_fn, models: dict, splits, reference: str) -> dict[str, float]:
+    """MIA-NN (balanced accuracy, %) of every model on held-out inputs of the forgotten classes
+    vs their nearest classes (by the retrained model's confusion)."""
+    classes = forget_classes(splits)
+    test = splits.test
+    in_forget = np.isin(test.labels, classes)
+    if not in_forget.any():
+        return {}
+    neighbours = set()
+    for forgotten in classes:
+        inputs = test.inputs[test.labels == forgotten]
+        probs = softmax(predict_logits(apply_fn, models[reference], inputs))
+        neighbours.update(int(c) for c in nearest_classes(probs, forgotten, k=2))
+    neighbours = np.array(sorted(neighbours - set(classes)))
+    in_neighbours = np.isin(test.labels, neighbours)
+    scores = {}
+    for name, variables in models.items():
+        probs = softmax(predict_logits(apply_fn, variables, test.inputs))
+        scores[name] = 100.0 * mia_nn(probs[in_forget], probs[in_neighbours], neighbours)
+    return scores
+
+
+def aggregate_rows(per_seed: Sequence[dict], metrics: Sequence[str]) -> list[dict]:
+    """Mean and sample standard deviation over seeds of ``metrics``, one row per method.
+
+    Each output row has ``method``, ``seeds``, ``<metric>_mean``, ``<metric>_std`` (0 for a single
+    seed) and ``<metric>`` formatted as ``"mean ± std"`` for the Markdown table.
+    """
+    by_method: dict[str, list[dict]] = {}
+    for row in per_seed:
+        by_method.setdefault(row["method"], []).append(row)
+    rows = []
+    for method, group in by_method.items():
+        row: dict[str, Any] = {"method": method, "seeds": len(group)}
+        for metric in metrics:
+            values = [float(r[metric]) for r in group if metric in r]
+            if not values:
+                continue
+            mean = float(np.mean(values))
+            std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            row[f"{metric}_mean"], row[f"{metric}_std"] = mean, std
+            row[metric] = f"{mean:.2f} ± {std:.2f}" if math.isfinite(mean) else "nan"
+        rows.append(row)
+    return rows
+
+
+def compare_methods(
+    experiment: ExperimentConfig,
+    variants: Sequence[Variant],
+    *,
+    seeds: Sequence[int] = (0,),
+    reference_hyperparams: dict | None = None,
+    progress: bool = False,
+    echo: Callable[[str], None] = print,
+) -> tuple[list[dict], list[dict], dict]:
+    """Run every variant from the same originals for every seed and evaluate against retraining.
+
+    Args:
+      experiment: data (with the forget set), model and the original's training recipe; the
+        splits are the same for every seed (``data.seed``), the seeds vary the training.
+      variants: the methods to compare (:class:`Variant`).
+      seeds: training seeds; each gives an original, a retrained reference and one run per
+        variant (unlearning key = the seed).
+      reference_hyperparams: recorded with the results (the references are trained with
+        ``experiment.train``, without spectral clipping).
+
+    Returns:
+      ``(per_seed_rows, aggregated_rows, record)``: every model's metrics per seed (with
+      ``seed`` and ``seconds``), the mean ± std rows (:func:`aggregate_rows`) and a JSON-able
+      record of what ran (how the originals were trained, seconds).
+    """
+    seeds = [int(seed) for seed in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds: need distinct seeds, got {seeds}")
+    setup = prepare(experiment)
+    splits = setup.splits
+    class_unlearning = bool(forget_classes(splits))
+    _check_variants(variants, class_unlearning)
+    started = time.perf_counter()
+    pairs, how = _originals(setup, experiment.train, seeds, progress)
+    originals_seconds = time.perf_counter() - started
+    echo(f"originals and references of {len(seeds)} seed(s): {how}, {originals_seconds:.1f} s")
+    per_seed = []
+    for seed, (original, retrained) in zip(seeds, pairs):
+        models = {"original": original, "retrain": retrained}
+        seconds = {"original": float("nan"), "retrain": float("nan")}
+        for variant in variants:
+            run_started = time.perf_counter()
+            result = unlearn(setup.model_fns, original, splits, variant.method,
+                             addons=variant.addons, hyperparams=variant.hyperparams, key=seed,
+                             module=setup.module, progress=progress)
+            seconds[variant.label] = time.perf_counter() - run_started
+            models[variant.label] = result.variables
+            echo(f"seed {seed}: {variant.label} in {seconds[variant.label]:.1f} s")
+        rows = evaluate_models(setup.model_fns.apply, models, splits, reference="retrain")
+        attack = _class_attack(setup.model_fns.apply, models, splits, "retrain") \
+            if class_unlearning else {}
+        for row in rows:
+            row["seed"], row["seconds"] = seed, seconds[row["method"]]
+            if attack:
+                row["MIA-NN"] = attack[row["method"]]
+                row["MIA-NN_gap"] = abs(attack[row["method"]] - attack["retrain"])
+        per_seed.extend(rows)
+    metrics = ["UA", "RA", "TA", "MIA", "agreement", "tv_forget", "forget_loss", "gap",
+               "seconds"] + (["MIA-NN", "MIA-NN_gap"] if class_unlearning else [])
+    record = {"seeds": seeds, "originals": how, "originals_seconds": originals_seconds,
+              "variants": [dataclasses.asdict(variant) | {"label": variant.label}
+                           for variant in variants],
+              "class_unlearning": class_unlearning, "splits": splits.summary(),
+              "reference_hyperparams": reference_hyperparams}
+    return per_seed, aggregate_rows(per_seed, metrics), record
+
+
+def write_comparison(out_dir: str, name: str, per_seed, aggregated, record, *, title: str,
+                     metadata: dict, chart_metrics: Sequence[str]) -> dict:
+    """Write ``name.{md,csv,json}`` (mean ± std), ``name_per_seed.json`` and ``name.png``."""
+    os.makedirs(out_dir, exist_ok=True)
+    metric_columns = [key for key in ("UA", "RA", "TA", "MIA", "MIA-NN", "tv_forget", "gap",
+                                      "seconds") if key in aggregated[0]]
+    paths = write_table(aggregated, ["method", "seeds", *metric_columns], out_dir, name,
+                        metadata={**metadata, "comparison": record}, digits=3)
+    per_seed_path = os.path.join(out_dir, f"{name}_per_seed.json")
+    with open(per_seed_path, "w") as handle:
+        json.dump(per_seed, handle, indent=1, default=float)
+    chart_rows = [{"method": row["method"], **{m: row.get(f"{m}_mean", float("nan"))
+                                                for m in chart_metrics}} for row in aggregated]
+    chart = bar_chart(chart_rows, list(chart_metrics), os.path.join(out_dir, f"{name}.png"),
+                      title=title)
+    return {**paths, "per_seed": per_seed_path, "png": chart}

@@ -1,0 +1,88 @@
+"""Multi-seed comparisons (jaxunlearn.compare): aggregation against NumPy, determinism, errors."""
+
+import math
+
+import numpy as np
+import pytest
+
+from jaxunlearn.compare import Variant, aggregate_rows, compare_methods
+from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
+
+
+def _experiment(**data):
+    return ExperimentConfig(
+        data=DataConfig(name="digits", seed=0, **(data or {"forget_fraction": 0.1})),
+        model=ModelConfig(name="mlp", options={"hidden_sizes": [32]}),
+        train=TrainConfig(epochs=2, batch_size=64, learning_rate=0.05))
+
+
+def test_aggregate_matches_numpy_mean_and_sample_std():
+    rng = np.random.default_rng(0)
+    values = {"a": rng.normal(size=4), "b": rng.normal(size=1)}
+    rows = [{"method": name, "UA": float(v)} for name, vs in values.items() for v in vs]
+    aggregated = {row["method"]: row for row in aggregate_rows(rows, ["UA", "missing"])}
+    assert aggregated["a"]["seeds"] == 4
+    assert math.isclose(aggregated["a"]["UA_mean"], np.mean(values["a"]), rel_tol=1e-12)
+    assert math.isclose(aggregated["a"]["UA_std"], np.std(values["a"], ddof=1), rel_tol=1e-12)
+    assert aggregated["b"]["UA_std"] == 0.0  # one seed: no spread
+    assert aggregated["a"]["UA"] == f"{np.mean(values['a']):.2f} ± {np.std(values['a'], ddof=1):.2f}"
+    assert "missing_mean" not in aggregated["a"]
+
+
+@pytest.fixture(scope="module")
+def two_seeds():
+    variants = [Variant("finetune", hyperparams={"epochs": 1, "batch_size": 64})]
+    return compare_methods(_experiment(), variants, seeds=[0, 1], echo=lambda _: None)
+
+
+def test_every_seed_evaluates_every_model(two_seeds):
+    per_seed, aggregated, record = two_seeds
+    assert [(row["seed"], row["method"]) for row in per_seed] == [
+        (s, m) for s in (0, 1) for m in ("original", "retrain", "finetune")]
+    assert record["originals"].startswith("vmapped")
+    for row in per_seed:
+        if row["method"] == "retrain":
+            assert row["gap"] == 0.0
+    # different seeds train different models
+    originals = [row for row in per_seed if row["method"] == "original"]
+    assert originals[0]["forget_loss"] != originals[1]["forget_loss"]
+    finetune = next(row for row in aggregated if row["method"] == "finetune")
+    losses = [row["forget_loss"] for row in per_seed if row["method"] == "finetune"]
+    assert math.isclose(finetune["forget_loss_mean"], np.mean(losses), rel_tol=1e-9)
+
+
+@pytest.mark.slow
+def test_the_same_seeds_give_the_same_numbers(two_seeds):
+    per_seed, _, _ = two_seeds
+    again, _, _ = compare_methods(
+        _experiment(), [Variant("finetune", hyperparams={"epochs": 1, "batch_size": 64})],
+        seeds=[0, 1], echo=lambda _: None)
+    assert [row["forget_loss"] for row in again] == [row["forget_loss"] for row in per_seed]
+    assert [row["MIA"] for row in again] == [row["MIA"] for row in per_seed]
+
+
+@pytest.mark.slow
+def test_class_unlearning_adds_mia_nn():
+    per_seed, aggregated, record = compare_methods(
+        _experiment(forget_fraction=None, forget_classes=(3,)),
+        [Variant("finetune", hyperparams={"epochs": 1, "batch_size": 64})], seeds=[0],
+        echo=lambda _: None)
+    assert record["class_unlearning"]
+    rows = {row["method"]: row for row in per_seed}
+    assert rows["retrain"]["UA"] == 100.0  # the retrained model never saw a 3
+    assert rows["retrain"]["MIA-NN_gap"] == 0.0
+    assert 0.0 <= rows["original"]["MIA-NN"] <= 100.0
+
+
+@pytest.mark.parametrize("variants, seeds, match", [
+    ([], [0], "variants"),
+    ([Variant("finetune"), Variant("finetune")], [0], "unique"),
+    ([Variant("finetune", name="retrain")], [0], "retrain"),
+    ([Variant("finetune", addons=("nosuch",))], [0], "nosuch"),
+    ([Variant("trw")], [0], "forget_classes"),
+    ([Variant("finetune")], [0, 0], "seeds"),
+    ([Variant("finetune")], [], "seeds"),
+])
+def test_bad_requests_fail_before_training(variants, seeds, match):
+    with pytest.raises(ValueError, match=match):
+        compare_methods(_experiment(), variants, seeds=seeds, echo=lambda _: None)
