@@ -86,7 +86,13 @@ def init_variables(setup: Setup, seed: int) -> dict:
 
 
 def write_json(path: str, payload: dict) -> None:
+    """Write ``payload`` as JSON at ``path`` (its directory is made on every process, the file is
+    written by process 0 alone in a multi-process run)."""
+    from jaxunlearn.distributed import is_main_process
+
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    if not is_main_process():
+        return
     with open(path, "w") as handle:
         json.dump(payload, handle, indent=2, default=str)
 

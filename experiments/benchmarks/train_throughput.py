@@ -2,11 +2,14 @@
 
 One step = device-side gather + crop/flip augmentation + forward + backward + SGD (momentum,
 weight decay) update + batch-norm update, exactly the step `jaxunlearn train` runs. Reports the
-median over timed steps after warm-up, for float32 and bfloat16 compute, on all local devices,
-as a table and as JSON.
+median over timed steps after warm-up, for float32 and bfloat16 compute, on one device and, where
+there are more, on all of them, as a table and as JSON. Data parallelism keeps `--batch-size`
+images per device (weak scaling), so the scaling efficiency of `n` devices is their images/s over
+`n` times the images/s of one device (1.0 is perfect).
 
     python experiments/benchmarks/train_throughput.py                 # the full benchmark
     python experiments/benchmarks/train_throughput.py --steps 3 --warmup 1 --batch-size 32   # smoke
+    python experiments/benchmarks/train_throughput.py --distributed   # one process per host
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxunlearn import distributed
 from jaxunlearn.config import TrainConfig
 from jaxunlearn.models import create_model_fns
 from jaxunlearn.report import report_benchmark
@@ -32,8 +36,9 @@ from jaxunlearn.train import (
 )
 
 
-def measure(model: str, dtype: str, batch_size: int, steps: int, warmup: int, dataset_size: int):
-    mesh = make_mesh()
+def measure(model: str, dtype: str, batch_size: int, steps: int, warmup: int, dataset_size: int,
+            devices=None):
+    mesh = make_mesh(devices)
     rng = np.random.default_rng(0)
     inputs = rng.standard_normal((dataset_size, 32, 32, 3)).astype(np.float32)
     labels = rng.integers(0, 10, dataset_size).astype(np.int32)
@@ -81,18 +86,38 @@ def main() -> None:
     parser.add_argument("--dtypes", default="float32,bfloat16")
     parser.add_argument("--dataset-size", type=int, default=4096)
     parser.add_argument("--out", default="results/benchmarks/train_throughput.json")
+    parser.add_argument("--devices", default="1,all",
+                        help="device counts to measure ('all' = every device), --batch-size "
+                             "images per device")
+    parser.add_argument("--distributed", action="store_true",
+                        help="join a multi-process run first (docs/distributed.md); 'all' then "
+                             "spans every host, smaller counts are this host's devices")
     args = parser.parse_args()
-    rows = [
-        measure(args.model, dtype, args.batch_size, args.steps, args.warmup, args.dataset_size)
-        for dtype in args.dtypes.split(",")
-    ]
-    base = rows[0]["images_per_second"]
-    for row in rows:
-        row["speedup_vs_first"] = row["images_per_second"] / base
-    report_benchmark(
-        rows, ["model", "dtype", "batch_size", "devices", "median_step_ms", "images_per_second",
-               "speedup_vs_first", "compile_seconds"], args.out, arguments=vars(args),
-        title=f"{args.model} train step")
+    if args.distributed:
+        distributed.initialize()
+    counts = sorted({jax.device_count() if text == "all" else int(text)
+                     for text in args.devices.split(",")})
+    rows = []
+    for count in counts:
+        # Counts up to this host's devices run locally; 'all' runs on every process's devices.
+        devices = jax.devices() if count == jax.device_count() else jax.local_devices()[:count]
+        if len(devices) != count:
+            raise SystemExit(f"--devices: cannot measure {count} devices (this host has "
+                             f"{jax.local_device_count()}, all hosts {jax.device_count()})")
+        group = [measure(args.model, dtype, args.batch_size * count, args.steps, args.warmup,
+                         args.dataset_size, devices) for dtype in args.dtypes.split(",")]
+        for row in group:
+            row["speedup_vs_first"] = row["images_per_second"] / group[0]["images_per_second"]
+            single = row if count == 1 else next(
+                (r for r in rows if r["devices"] == 1 and r["dtype"] == row["dtype"]), None)
+            row["scaling_efficiency"] = (row["images_per_second"]
+                                         / (count * single["images_per_second"]) if single else None)
+        rows.extend(group)
+    if distributed.is_main_process():
+        report_benchmark(
+            rows, ["model", "dtype", "batch_size", "devices", "median_step_ms", "images_per_second",
+                   "speedup_vs_first", "scaling_efficiency", "compile_seconds"], args.out,
+            arguments=vars(args), title=f"{args.model} train step")
 
 if __name__ == "__main__":
     main()

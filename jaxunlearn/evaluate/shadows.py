@@ -10,7 +10,9 @@ as a ``lax.scan`` over epochs of ``lax.scan`` over steps) is ``jax.vmap``-ed ove
 axis of the keys and of ``in_mask``, and ``jax.jit``-ed once. The dataset stays on the device and
 each model gathers its own batch ``inputs[order[m, step]]`` at the nominal batch size, so model
 ``m`` only ever reads its own members. With several devices and ``M`` divisible by their number,
-the model axis is sharded over them (``NamedSharding`` on the leading axis).
+the model axis is sharded over them (``NamedSharding`` on the leading axis); after
+:func:`jaxunlearn.distributed.initialize` that is the devices of all hosts (256 models on 8 GPUs
+hold 32 each), and :func:`model_outputs` gathers the logits of every model on every process.
 
 Recipe of model ``m`` (identical in :func:`train_many` and :func:`train_sequential`):
 
@@ -45,6 +47,7 @@ from jaxunlearn.config import TrainConfig
 from jaxunlearn.losses import cross_entropy, weighted_accuracy
 from jaxunlearn.train.augment import augment
 from jaxunlearn.train.optim import make_optimizer
+from jaxunlearn.train.sharding import put, to_host
 from jaxunlearn.train.steps import LossFn, TrainState, state_variables, steps_per_epoch
 
 MODEL_AXIS = "models"
@@ -266,7 +269,7 @@ def _prepare(model_fns, dataset, in_mask, config, seeds, tx):
 
 
 def _stack_history(history: Any) -> np.ndarray:
-    return np.asarray(history, dtype=np.float32)
+    return np.asarray(to_host(history), dtype=np.float32)
 
 
 def train_many(
@@ -313,11 +316,13 @@ def train_many(
     mask_array = jnp.asarray(mask)
     devices = list(mesh.devices.flat) if mesh is not None else jax.devices()
     if len(devices) > 1 and mask.shape[0] % len(devices) == 0:
+        # jax.devices() spans every process after jax.distributed.initialize, so the models are
+        # spread over all hosts; put() builds each process's shards from its own (equal) copy.
         model_mesh = Mesh(np.asarray(devices), (MODEL_AXIS,))
         sharded = NamedSharding(model_mesh, PartitionSpec(MODEL_AXIS))
         replicated = NamedSharding(model_mesh, PartitionSpec())
-        keys, mask_array = jax.device_put((keys, mask_array), sharded)
-        inputs, labels = jax.device_put((inputs, labels), replicated)
+        keys, mask_array = put((keys, mask_array), sharded)
+        inputs, labels = put((inputs, labels), replicated)
     variables, history = program(keys, mask_array, inputs, labels)
     if return_history:
         return variables, _stack_history(history)
@@ -419,5 +424,6 @@ def model_outputs(
         if real < batch_size:
             chunk = np.concatenate([chunk, np.zeros((batch_size - real, *chunk.shape[1:]),
                                                     chunk.dtype)])
-        outputs.append(np.asarray(predict(stacked_variables, jnp.asarray(chunk)))[:, :real])
+        logits = to_host(predict(stacked_variables, jnp.asarray(chunk)))  # models on all hosts
+        outputs.append(logits[:, :real])
     return np.concatenate(outputs, axis=1)

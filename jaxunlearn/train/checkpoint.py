@@ -5,6 +5,10 @@ A checkpoint holds params, mutable model state, optimizer state, the base PRNG k
 Metadata records the config and the dataset fingerprint that produced it, and a SHA-256 digest
 of every array: a checkpoint whose bytes were damaged is refused with a clear error, and nothing
 is deleted, so older checkpoints stay usable.
+
+In a multi-process run (:mod:`jaxunlearn.distributed`) every process calls ``save`` and
+``restore`` together, as Orbax expects: each writes its part of the arrays and process 0 the
+metadata; the directory must be on a file system all processes share.
 """
 
 from __future__ import annotations
@@ -19,19 +23,42 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from jaxunlearn.distributed import barrier, is_main_process, process_count
+from jaxunlearn.train.sharding import make_mesh, replicated, to_host
+
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, unreadable, or does not belong to this run."""
 
 
 def tree_digest(tree: Any) -> str:
-    """SHA-256 over the shapes, dtypes and bytes of every leaf of ``tree`` (in tree order)."""
+    """SHA-256 over the shapes, dtypes and bytes of every leaf of ``tree`` (in tree order).
+
+    Leaves split over several processes are gathered first (a collective: in a multi-process run
+    every process calls this together), so every process computes the same digest.
+    """
     digest = hashlib.sha256()
-    for leaf in jax.tree_util.tree_leaves(tree):
-        array = np.asarray(jax.device_get(leaf))
+    for array in jax.tree_util.tree_leaves(to_host(tree)):  # global values, equal on all processes
         digest.update(f"{array.shape}{array.dtype}".encode())
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()
+
+
+def _restore_target(target: Any) -> Any:
+    """The target Orbax restores into. With several processes, leaves that live on one process
+    only become arrays replicated over all devices of all processes (the sharding a training
+    state has), since every process must restore the same global arrays."""
+    if process_count() <= 1:
+        return target
+    sharding = replicated(make_mesh())
+
+    def abstract(leaf: Any) -> Any:
+        if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+            return leaf
+        array = np.asarray(leaf) if not hasattr(leaf, "dtype") else leaf
+        return jax.ShapeDtypeStruct(np.shape(array), array.dtype, sharding=sharding)
+
+    return jax.tree_util.tree_map(abstract, target)
 
 
 class Checkpointer:
@@ -105,7 +132,8 @@ class Checkpointer:
             restored = self.manager.restore(
                 step,
                 args=ocp.args.Composite(
-                    state=ocp.args.StandardRestore(target), metadata=ocp.args.JsonRestore()
+                    state=ocp.args.StandardRestore(_restore_target(target)),
+                    metadata=ocp.args.JsonRestore()
                 ),
             )
         except Exception as error:  # orbax raises many kinds of errors for damaged files
@@ -137,12 +165,13 @@ class Checkpointer:
         self.close()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = f"{self.directory}_superseded"
-        os.makedirs(target, exist_ok=True)
-        moved = []
-        for newer_step in newer:
-            destination = os.path.join(target, f"{newer_step}-{stamp}")
-            shutil.move(os.path.join(self.directory, str(newer_step)), destination)
-            moved.append(destination)
+        moved = [os.path.join(target, f"{newer_step}-{stamp}") for newer_step in newer]
+        barrier("jaxunlearn_set_aside_start")
+        if is_main_process():  # one process moves the shared directories
+            os.makedirs(target, exist_ok=True)
+            for newer_step, destination in zip(newer, moved):
+                shutil.move(os.path.join(self.directory, str(newer_step)), destination)
+        barrier("jaxunlearn_set_aside_done")
         return moved
 
     def close(self) -> None:
@@ -156,16 +185,20 @@ def save_variables(path: str | os.PathLike, variables: Any) -> None:
     with a digest beside it. Other variables already at ``path`` are an error, never
     overwritten; the same variables are left as they are."""
     path = os.path.abspath(os.fspath(path))
+    digest = tree_digest(variables)
+    barrier("jaxunlearn_save_variables_check")  # every process sees the same files below
     if os.path.exists(path):
         digest_path = f"{path}.sha256"
-        if os.path.exists(digest_path) and open(digest_path).read().strip() == tree_digest(variables):
+        if os.path.exists(digest_path) and open(digest_path).read().strip() == digest:
             return  # the same variables are already there (a resumed run finishing again)
         raise CheckpointError(f"{path} already holds other variables; not overwriting them")
     with ocp.StandardCheckpointer() as checkpointer:
         checkpointer.save(path, variables)
         checkpointer.wait_until_finished()
-    with open(f"{path}.sha256", "w") as handle:
-        handle.write(tree_digest(variables))
+    if is_main_process():
+        with open(f"{path}.sha256", "w") as handle:
+            handle.write(digest)
+    barrier("jaxunlearn_save_variables_done")
 
 
 def load_variables(path: str | os.PathLike, target: Any) -> Any:
@@ -175,7 +208,7 @@ def load_variables(path: str | os.PathLike, target: Any) -> Any:
         raise CheckpointError(f"no saved variables at {path}")
     try:
         with ocp.StandardCheckpointer() as checkpointer:
-            variables = checkpointer.restore(path, target)
+            variables = checkpointer.restore(path, _restore_target(target))
     except Exception as error:
         raise CheckpointError(f"variables at {path} are corrupt or unreadable "
                               f"({type(error).__name__}: {error})") from error

@@ -7,12 +7,15 @@ import sys
 
 from tqdm.auto import tqdm
 
+from jaxunlearn.distributed import is_main_process
+
 
 def progress_enabled(requested: bool = True) -> bool:
-    """Bars show only if requested, stderr is a terminal, and ``JAXUNLEARN_NO_PROGRESS`` is unset."""
+    """Bars show only if requested, stderr is a terminal, ``JAXUNLEARN_NO_PROGRESS`` is unset,
+    and this is process 0 of a multi-process run (one bar per run, not one per process)."""
     if not requested or os.environ.get("JAXUNLEARN_NO_PROGRESS"):
         return False
-    return sys.stderr.isatty()
+    return sys.stderr.isatty() and is_main_process()
 
 
 def progress_bar(total: int, description: str, *, enabled: bool = True, initial: int = 0) -> tqdm:
