@@ -7,9 +7,12 @@
 - :mod:`~jaxunlearn.evaluate.mia`: MIA-efficacy (SVC, threshold and logistic attackers).
 - :mod:`~jaxunlearn.evaluate.lira`, :mod:`~jaxunlearn.evaluate.rmia`: LiRA, U-LiRA and RMIA.
 - :mod:`~jaxunlearn.evaluate.shadows`: many shadow models trained vmapped in one program.
+- :mod:`~jaxunlearn.evaluate.ulira_audit`: U-LiRA between pools of stacked models.
 - :mod:`~jaxunlearn.evaluate.competition`: the NeurIPS 2023 unlearning competition's score.
 - :mod:`~jaxunlearn.evaluate.epsilon_bounds`: empirical ε lower bounds (Clopper–Pearson).
 - :mod:`~jaxunlearn.evaluate.divergence`: Rényi / KL closed forms and variational estimates.
+- :mod:`~jaxunlearn.evaluate.renyi_estimator`, :mod:`~jaxunlearn.evaluate.renyi_critic`: the
+  variational Rényi estimator for α ≥ 2 with its lower confidence end (DP-Auditorium's recipe).
 - :mod:`~jaxunlearn.evaluate.class_metrics`: TV distance, agreement and MIA-NN (class unlearning).
 
 Statistics are NumPy/SciPy functions of numbers, apart from training (DESIGN.md).
@@ -51,6 +54,12 @@ from jaxunlearn.evaluate.mia import (
     mia_efficacy,
     mia_features,
 )
+from jaxunlearn.evaluate.renyi_estimator import (
+    RenyiEstimate,
+    estimate_renyi,
+    renyi_confidence_margin,
+    renyi_dv_objective,
+)
 from jaxunlearn.evaluate.rmia import rmia, tune_offline_a
 from jaxunlearn.evaluate.roc import (
     DEFAULT_FPR_TARGETS,
@@ -77,6 +86,7 @@ from jaxunlearn.evaluate.signals import (
     true_label_prob,
 )
 from jaxunlearn.evaluate.suite import GAP_METRICS, evaluate_models
+from jaxunlearn.evaluate.ulira_audit import stack_models, ulira_models, unstack_model
 
 __all__ = [
     "DEFAULT_FPR_TARGETS", "GAP_METRICS", "MIA_ATTACKERS", "MIA_FEATURES", "MODEL_AXIS",
@@ -88,7 +98,8 @@ __all__ = [
     "forget_quality", "gap_to_reference", "kl_dv", "kl_gaussian", "lira", "logit_confidence",
     "margin", "masked_gaussian_fit", "mia_efficacy", "mia_features", "mia_nn", "mia_nn_gap",
     "modified_entropy", "nearest_classes", "null_auc_standard_error", "per_example_epsilon",
-    "prediction_agreement", "renyi_gaussian", "renyi_to_dp", "renyi_variational", "retrain_ceiling",
+    "prediction_agreement", "RenyiEstimate", "estimate_renyi", "renyi_confidence_margin",
+    "renyi_dv_objective", "renyi_gaussian", "renyi_to_dp", "renyi_variational", "retrain_ceiling",
     "rmia", "roc_curve", "roc_metrics", "softmax", "true_label_prob", "tune_offline_a", "tv_distance",
-    "ulira", "ulira_game",
+    "ulira", "ulira_game", "stack_models", "ulira_models", "unstack_model",
 ]

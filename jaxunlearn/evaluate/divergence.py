@@ -12,21 +12,30 @@ estimators from samples of the two output laws (unlearned vs retrained):
 
 Any fixed critic g gives a lower bound in expectation, so the critic is fitted on one split and
 the objective evaluated on the other; a bootstrap over the evaluation split gives the interval.
-The closed forms and conversions are NumPy; only critic training uses JAX/optax.
+The closed forms and conversions are NumPy; only critic training uses JAX/optax. The critic and
+its fit are :mod:`~jaxunlearn.evaluate.renyi_critic`; :func:`estimate_renyi` (with a lower
+confidence end, DP-Auditorium's recipe) is :mod:`~jaxunlearn.evaluate.renyi_estimator`, both
+re-exported here.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Callable
+from typing import Callable, Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
-from scipy.special import logsumexp
 
-__all__ = ["renyi_gaussian", "kl_gaussian", "renyi_to_dp", "kl_dv", "renyi_variational"]
+from jaxunlearn.evaluate.renyi_estimator import (
+    RenyiEstimate,
+    check_sample_pair,
+    dv_objective_float64,
+    estimate_renyi,
+    fit_and_evaluate_critic,
+    renyi_dv_objective,
+)
+
+__all__ = ["renyi_gaussian", "kl_gaussian", "renyi_to_dp", "kl_dv", "renyi_variational",
+           "estimate_renyi", "renyi_dv_objective", "RenyiEstimate"]
 
 
 def _check_alpha(alpha: float) -> float:
@@ -157,88 +166,7 @@ def renyi_to_dp(d_alpha, alpha, delta: float, method: str = "improved",
 
 
 # ----------------------------------------------------------------------------------------------
-# Variational estimators.
-
-
-def _as_samples(samples, name: str) -> np.ndarray:
-    samples = np.asarray(samples, np.float64)
-    if samples.ndim == 1:
-        samples = samples[:, None]
-    if samples.ndim != 2:
-        raise ValueError(f"{name} must have shape [n] or [n, d], got {samples.shape}")
-    if samples.shape[0] < 4:
-        raise ValueError(f"{name} needs at least 4 samples, got {samples.shape[0]}")
-    if not np.all(np.isfinite(samples)):
-        raise ValueError(f"{name} must be finite")
-    return samples
-
-
-def _log_mean_exp(values, axis=-1):
-    return logsumexp(values, axis=axis) - np.log(values.shape[axis])
-
-
-def _objective_np(g_p: np.ndarray, g_q: np.ndarray, alpha: float | None) -> float:
-    """The variational objective on critic values; returns KL (alpha None) or D_α."""
-    if alpha is None:
-        return float(np.mean(g_p) - _log_mean_exp(g_q))
-    r_alpha = (_log_mean_exp((alpha - 1.0) * g_p) / (alpha - 1.0)
-               - _log_mean_exp(alpha * g_q) / alpha)
-    return float(alpha * r_alpha)
-
-
-def _objective_jax(g_p, g_q, alpha):
-    def log_mean_exp(values):
-        return jax.nn.logsumexp(values) - jnp.log(values.shape[0])
-
-    if alpha is None:
-        return jnp.mean(g_p) - log_mean_exp(g_q)
-    return alpha * (log_mean_exp((alpha - 1.0) * g_p) / (alpha - 1.0)
-                    - log_mean_exp(alpha * g_q) / alpha)
-
-
-def _init_mlp(key, dim: int, hidden: int):
-    k1, k2 = jax.random.split(key)
-    return {
-        "w1": jax.random.normal(k1, (dim, hidden)) * jnp.sqrt(2.0 / dim),
-        "b1": jnp.zeros((hidden,)),
-        "w2": jax.random.normal(k2, (hidden,)) * jnp.sqrt(1.0 / hidden),
-        "b2": jnp.zeros(()),
-    }
-
-
-# The critic's output is squashed into [-_CRITIC_BOUND, _CRITIC_BOUND]: on finite mini-batches
-# the α > 1 objective is unbounded (a critic that grows without limit where P has samples and Q
-# has none), which makes an unbounded network diverge. The bound only removes such critics.
-_CRITIC_BOUND = 8.0
-
-
-def _apply_mlp(params, x):
-    raw = jax.nn.relu(x @ params["w1"] + params["b1"]) @ params["w2"] + params["b2"]
-    return _CRITIC_BOUND * jnp.tanh(raw / _CRITIC_BOUND)
-
-
-@functools.partial(jax.jit, static_argnames=("alpha", "steps", "batch_size", "hidden",
-                                             "learning_rate"))
-def _fit_mlp(key, x_p, x_q, *, alpha, steps, batch_size, hidden, learning_rate):
-    init_key, loop_key = jax.random.split(key)
-    params = _init_mlp(init_key, x_p.shape[1], hidden)
-    optimizer = optax.adam(learning_rate)
-
-    def loss(params, batch_p, batch_q):
-        return -_objective_jax(_apply_mlp(params, batch_p), _apply_mlp(params, batch_q), alpha)
-
-    def step(carry, step_key):
-        params, opt_state = carry
-        key_p, key_q = jax.random.split(step_key)
-        batch_p = x_p[jax.random.randint(key_p, (batch_size,), 0, x_p.shape[0])]
-        batch_q = x_q[jax.random.randint(key_q, (batch_size,), 0, x_q.shape[0])]
-        grads = jax.grad(loss)(params, batch_p, batch_q)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), None
-
-    (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)),
-                                  jax.random.split(loop_key, steps))
-    return params
+# Variational estimates with a bootstrap interval (the fit is the stable estimator's).
 
 
 def _bootstrap_interval(g_p, g_q, alpha, num_bootstrap, confidence, rng):
@@ -246,95 +174,73 @@ def _bootstrap_interval(g_p, g_q, alpha, num_bootstrap, confidence, rng):
     chunk = 50
     for start in range(0, num_bootstrap, chunk):
         size = min(chunk, num_bootstrap - start)
-        idx_p = rng.integers(0, g_p.size, (size, g_p.size))
-        idx_q = rng.integers(0, g_q.size, (size, g_q.size))
-        resampled_p, resampled_q = g_p[idx_p], g_q[idx_q]
-        if alpha is None:
-            values = resampled_p.mean(axis=1) - _log_mean_exp(resampled_q, axis=1)
-        else:
-            values = alpha * (_log_mean_exp((alpha - 1.0) * resampled_p, axis=1) / (alpha - 1.0)
-                              - _log_mean_exp(alpha * resampled_q, axis=1) / alpha)
-        estimates[start:start + size] = values
+        resampled_p = g_p[rng.integers(0, g_p.size, (size, g_p.size))]
+        resampled_q = g_q[rng.integers(0, g_q.size, (size, g_q.size))]
+        estimates[start:start + size] = dv_objective_float64(resampled_p, resampled_q, alpha)
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(estimates, [tail, 1.0 - tail])
     return float(low), float(high)
 
 
 def _variational(samples_p, samples_q, alpha, critic, steps, key, *, train_fraction, batch_size,
-                 hidden, learning_rate, num_bootstrap, confidence, seed):
-    x_p = _as_samples(samples_p, "samples_p")
-    x_q = _as_samples(samples_q, "samples_q")
-    if x_p.shape[1] != x_q.shape[1]:
-        raise ValueError(f"samples_p and samples_q must have the same dimension, got "
-                         f"{x_p.shape[1]} and {x_q.shape[1]}")
+                 hidden, learning_rate, num_bootstrap, confidence, seed, bound,
+                 warm_start_steps, eval_every):
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     if int(num_bootstrap) < 10:
         raise ValueError(f"num_bootstrap must be >= 10, got {num_bootstrap}")
-    rng = np.random.default_rng(seed)
     if callable(critic):
         # A fixed critic needs no fitting: every sample is evaluation data.
+        x_p, x_q = check_sample_pair(samples_p, samples_q, minimum=4)
         g_p = np.asarray(critic(x_p), np.float64).reshape(-1)
         g_q = np.asarray(critic(x_q), np.float64).reshape(-1)
         if g_p.shape != (x_p.shape[0],) or g_q.shape != (x_q.shape[0],):
             raise ValueError("critic must map [n, d] samples to [n] values")
-    elif critic == "mlp":
-        if not 0.0 < train_fraction < 1.0:
-            raise ValueError(f"train_fraction must lie in (0, 1), got {train_fraction}")
-        if int(steps) < 1:
-            raise ValueError(f"steps must be >= 1, got {steps}")
-        if key is None:
-            raise ValueError("key is required to fit the 'mlp' critic")
-        x_p = x_p[rng.permutation(x_p.shape[0])]
-        x_q = x_q[rng.permutation(x_q.shape[0])]
-        n_p, n_q = int(train_fraction * x_p.shape[0]), int(train_fraction * x_q.shape[0])
-        if min(n_p, n_q) < 2 or min(x_p.shape[0] - n_p, x_q.shape[0] - n_q) < 2:
-            raise ValueError("train_fraction leaves too few samples in a split")
-        train_p, eval_p = x_p[:n_p], x_p[n_p:]
-        train_q, eval_q = x_q[:n_q], x_q[n_q:]
-        # Standardising the inputs is part of the critic, so the bound is unaffected.
-        pooled = np.concatenate([train_p, train_q])
-        center, scale = pooled.mean(axis=0), pooled.std(axis=0) + 1e-12
-        params = _fit_mlp(key, jnp.asarray((train_p - center) / scale, jnp.float32),
-                          jnp.asarray((train_q - center) / scale, jnp.float32), alpha=alpha,
-                          steps=int(steps), batch_size=int(batch_size), hidden=int(hidden),
-                          learning_rate=float(learning_rate))
-        g_p = np.asarray(_apply_mlp(params, jnp.asarray((eval_p - center) / scale, jnp.float32)),
-                         np.float64)
-        g_q = np.asarray(_apply_mlp(params, jnp.asarray((eval_q - center) / scale, jnp.float32)),
-                         np.float64)
+    elif critic in ("mlp", "tanh_mlp"):
+        x_p, x_q = check_sample_pair(samples_p, samples_q)
+        fit = fit_and_evaluate_critic(
+            x_p, x_q, alpha, key, bound=bound, hidden=hidden, steps=steps,
+            warm_start_steps=warm_start_steps, learning_rate=learning_rate,
+            batch_size=batch_size, eval_every=eval_every, train_fraction=train_fraction)
+        g_p, g_q = fit.g_test_p, fit.g_test_q
     else:
         raise ValueError(f"critic must be 'mlp' or a callable, got {critic!r}")
-    estimate = _objective_np(g_p, g_q, alpha)
-    interval = _bootstrap_interval(g_p, g_q, alpha, int(num_bootstrap), confidence, rng)
+    estimate = float(dv_objective_float64(g_p, g_q, alpha))
+    interval = _bootstrap_interval(g_p, g_q, alpha, int(num_bootstrap), confidence,
+                                   np.random.default_rng(seed))
     return estimate, interval
 
 
 def renyi_variational(samples_p, samples_q, alpha: float, critic: str | Callable = "mlp",
-                      steps: int = 2000, key: jax.Array | None = None, *,
-                      train_fraction: float = 0.5, batch_size: int = 500, hidden: int = 64,
-                      learning_rate: float = 1e-3, num_bootstrap: int = 500,
-                      confidence: float = 0.95, seed: int = 0):
-    """Variational lower bound on D_α(P‖Q) from samples (Birrell et al. 2021, Thm 2.1).
+                      steps: int = 1000, key: jax.Array | None = None, *,
+                      train_fraction: float = 0.5, batch_size: int = 500,
+                      hidden: int | Sequence[int] = (100, 100), learning_rate: float = 2e-4,
+                      num_bootstrap: int = 500, confidence: float = 0.95, seed: int = 0,
+                      bound: float | None = None, warm_start_steps: int = 500,
+                      eval_every: int = 50):
+    """Variational lower bound on D_α(P‖Q) from samples, with a bootstrap interval.
 
-    Maximises α·[(1/(α − 1)) log Ê_P[e^{(α−1)g}] − (1/α) log Ê_Q[e^{αg}]] over a critic g (the
-    optimum is g = log dP/dQ + const). Note the factor α: Birrell et al.'s objective is
-    R_α = D_α/α, and this returns D_α. With ``critic="mlp"`` a one-hidden-layer ReLU network is
-    fitted with Adam on a ``train_fraction`` split of each sample set (mini-batches of
-    ``batch_size``) and the objective is evaluated on the rest; the interval is a percentile
-    bootstrap over that evaluation split. The network's output is squashed into [−8, 8]
-    (tanh), since on finite mini-batches the α > 1 objective is unbounded. A callable critic ``g([n, d]) -> [n]`` is used as is, on
-    all samples. For α > 1 the e^{αg} term is heavy-tailed: expect noise of order 10% with ~10⁴
-    evaluation samples when D_α ≈ 1.
+    Maximises (α/(α − 1)) log Ê_P[e^{(α−1)g}] − log Ê_Q[e^{αg}] over a critic g (Birrell et al.
+    2021, Thm 2.1; the optimum is g = log dP/dQ + const). Birrell et al.'s objective is
+    R_α = D_α/α; this returns D_α. With ``critic="mlp"`` the critic is fitted exactly as in
+    :func:`~jaxunlearn.evaluate.renyi_estimator.estimate_renyi` (bounded tanh MLP, logistic warm
+    start, Adam on the objective, checkpoint selection on a validation part of the
+    ``train_fraction`` split; see that function for B, accuracy and the arguments shared with
+    it) and the objective is evaluated on the rest; the interval is a percentile bootstrap over
+    that evaluation split (an interval for the fixed critic's objective, not a guarantee — use
+    ``estimate_renyi(...).lower`` for a lower confidence end). A callable critic
+    ``g([n, d]) -> [n]`` is used as is, on all samples. Valid for every α > 0, α ≠ 1 (the
+    variational formula holds on (0, 1) too); the heavy e^{αg} tail limits large α·D_α (see
+    ``estimate_renyi``).
 
     Args:
       samples_p: [n, d] (or [n]) draws from P, e.g. unlearned models' outputs.
       samples_q: [m, d] (or [m]) draws from Q, e.g. retrained models' outputs.
       alpha: order, α > 0, α ≠ 1.
       critic: ``"mlp"`` or a fixed function.
-      steps: optimisation steps of the MLP critic.
-      key: ``jax.random`` key for the MLP critic.
-      seed: NumPy seed of the split and the bootstrap.
+      steps: DV steps of the MLP critic after the warm start.
+      key: ``jax.random`` key for the MLP critic (split, initialisation, batches).
+      seed: NumPy seed of the bootstrap.
 
     Returns:
       ``(estimate, (low, high))``: the D_α lower-bound estimate and its bootstrap interval.
@@ -350,16 +256,19 @@ def renyi_variational(samples_p, samples_q, alpha: float, critic: str | Callable
     return _variational(samples_p, samples_q, alpha, critic, steps, key,
                         train_fraction=train_fraction, batch_size=batch_size, hidden=hidden,
                         learning_rate=learning_rate, num_bootstrap=num_bootstrap,
-                        confidence=confidence, seed=seed)
+                        confidence=confidence, seed=seed, bound=bound,
+                        warm_start_steps=warm_start_steps, eval_every=eval_every)
 
 
-def kl_dv(samples_p, samples_q, critic: str | Callable = "mlp", steps: int = 2000,
+def kl_dv(samples_p, samples_q, critic: str | Callable = "mlp", steps: int = 1000,
           key: jax.Array | None = None, *, train_fraction: float = 0.5, batch_size: int = 500,
-          hidden: int = 64, learning_rate: float = 1e-3, num_bootstrap: int = 500,
-          confidence: float = 0.95, seed: int = 0):
+          hidden: int | Sequence[int] = (100, 100), learning_rate: float = 2e-4,
+          num_bootstrap: int = 500, confidence: float = 0.95, seed: int = 0,
+          bound: float | None = None, warm_start_steps: int = 500, eval_every: int = 50):
     """Donsker–Varadhan lower bound KL(P‖Q) ≥ Ê_P[g] − log Ê_Q[e^g] (Donsker & Varadhan 1983).
 
-    Same fitting, split and bootstrap as :func:`renyi_variational` (its α → 1 limit).
+    Same fitting, split and bootstrap as :func:`renyi_variational` (its α → 1 limit; the
+    default bound is log(n_train)/2).
 
     Returns:
       ``(estimate, (low, high))``.
@@ -374,4 +283,5 @@ def kl_dv(samples_p, samples_q, critic: str | Callable = "mlp", steps: int = 200
     return _variational(samples_p, samples_q, None, critic, steps, key,
                         train_fraction=train_fraction, batch_size=batch_size, hidden=hidden,
                         learning_rate=learning_rate, num_bootstrap=num_bootstrap,
-                        confidence=confidence, seed=seed)
+                        confidence=confidence, seed=seed, bound=bound,
+                        warm_start_steps=warm_start_steps, eval_every=eval_every)

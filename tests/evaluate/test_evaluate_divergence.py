@@ -9,7 +9,7 @@ from scipy import integrate
 from scipy.stats import norm
 
 from jaxunlearn.evaluate.divergence import (
-    kl_dv, kl_gaussian, renyi_gaussian, renyi_to_dp, renyi_variational)
+    estimate_renyi, kl_dv, kl_gaussian, renyi_gaussian, renyi_to_dp, renyi_variational)
 
 
 def renyi_by_quadrature(mu1, s1, mu2, s2, alpha):
@@ -76,38 +76,36 @@ def test_renyi_variational_with_optimal_critic_is_close():
     assert estimate == pytest.approx(1.0, abs=0.1) and low < 1.0 < high + 0.05
 
 
-@pytest.mark.parametrize("alpha, dim", [(2.0, 1), (1.5, 3)])
-def test_renyi_variational_mlp_on_gaussians(alpha, dim):
-    # D_α(N(Δ, I) ‖ N(0, I)) = α‖Δ‖²/2; a lower bound up to noise: within 20% and never more
-    # than 15% above the truth.
+def test_renyi_variational_delegates_to_the_stable_estimator():
+    # D_2(N(Δ, I) ‖ N(0, I)) = ‖Δ‖² = 1 in d = 2; same fit (same key, same split) as
+    # estimate_renyi, whose accuracy tests/evaluate/test_evaluate_divergence_estimator.py checks.
     rng = np.random.default_rng(1)
-    shift = np.zeros(dim)
-    shift[0] = 1.0 if dim == 1 else 0.6
-    shift[1:] = 0.4 if dim > 1 else 0.0
-    truth = alpha * shift @ shift / 2
-    p = rng.normal(shift, 1.0, (20000, dim))
-    q = rng.normal(0.0, 1.0, (20000, dim))
-    estimate, (low, high) = renyi_variational(p, q, alpha, steps=1500, key=jax.random.key(0),
-                                              num_bootstrap=200)
-    assert abs(estimate - truth) < 0.2 * truth
-    assert estimate < 1.15 * truth
+    shift = np.full(2, np.sqrt(0.5))
+    p, q = rng.normal(shift, 1.0, (100_000, 2)), rng.normal(0.0, 1.0, (100_000, 2))
+    estimate, (low, high) = renyi_variational(p, q, 2.0, key=jax.random.key(0), hidden=(32, 32),
+                                              num_bootstrap=100)
+    assert abs(estimate - 1.0) < 0.1
     assert low <= estimate <= high
+    assert estimate == pytest.approx(
+        estimate_renyi(p, q, 2.0, key=jax.random.key(0), hidden=(32, 32)).test)
+
+
+def test_renyi_variational_below_one_with_the_optimal_critic():
+    # The variational formula holds for α in (0, 1) as well: D_0.5(N(1,1) ‖ N(0,1)) = 0.25.
+    rng = np.random.default_rng(4)
+    p, q = rng.normal(1.0, 1.0, (40000, 1)), rng.normal(0.0, 1.0, (40000, 1))
+    estimate, _ = renyi_variational(p, q, 0.5, critic=lambda x: x[:, 0] - 0.5, num_bootstrap=50)
+    assert estimate == pytest.approx(renyi_gaussian(1.0, 1.0, 0.0, 1.0, 0.5), abs=0.02)
 
 
 def test_kl_dv_mlp_on_gaussians():
     rng = np.random.default_rng(2)
-    p, q = rng.normal(1.0, 1.0, (20000, 2)), rng.normal(0.0, 1.0, (20000, 2))
+    p, q = rng.normal(1.0, 1.0, (40000, 2)), rng.normal(0.0, 1.0, (40000, 2))
     truth = kl_gaussian([1.0, 1.0], 1.0, [0.0, 0.0], 1.0)  # = 1
-    estimate, (low, high) = kl_dv(p, q, steps=1500, key=jax.random.key(1), num_bootstrap=200)
-    assert abs(estimate - truth) < 0.15 * truth and estimate < 1.1 * truth
+    estimate, (low, high) = kl_dv(p, q, key=jax.random.key(1), hidden=(32, 32),
+                                  num_bootstrap=100)
+    assert abs(estimate - truth) < 0.1 * truth and estimate < 1.1 * truth
     assert low <= estimate <= high
-
-
-def test_identical_samples_give_near_zero():
-    rng = np.random.default_rng(3)
-    p, q = rng.normal(size=(10000, 2)), rng.normal(size=(10000, 2))
-    estimate, _ = renyi_variational(p, q, 2.0, steps=800, key=jax.random.key(2), num_bootstrap=50)
-    assert abs(estimate) < 0.05
 
 
 @pytest.mark.parametrize("call, name", [
