@@ -100,6 +100,10 @@ def unlearn(
             f"method {method.name!r} unlearns whole classes; make the splits with forget_classes=")
     if len(splits.forget_indices) == 0:
         raise ValueError("splits: the forget set is empty")
+    if getattr(method, "run", None) is not None:  # a method with its own program (alu)
+        return method.run(method, model_fns, variables, splits, hyper, steps=steps, key=key,
+                          tx=tx, addons=addons, module=module, mesh=mesh, progress=progress,
+                          workdir=workdir, callbacks=callbacks)
     resolved = resolve_addons(addons, method, module)
     mesh = mesh or make_mesh()
     check_divisible(hyper["batch_size"], mesh, "hyperparams.batch_size")

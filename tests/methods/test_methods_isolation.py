@@ -47,7 +47,7 @@ def digits():
 
 def test_poisoned_splits_are_what_the_test_assumes(digits):
     fns, variables, clean, poisoned = digits
-    assert RETAIN_ONLY == ["finetune", "l1_sparse", "langevin", "retrain"]
+    assert RETAIN_ONLY == ["alu", "finetune", "l1_sparse", "langevin", "retrain"]
     assert np.array_equal(poisoned.forget_indices, clean.forget_indices)
     assert np.all(poisoned.forget_set.inputs == np.float32(POISON))
     assert np.array_equal(poisoned.retain_set.inputs, clean.retain_set.inputs)
