@@ -14,6 +14,8 @@
 - :mod:`~jaxunlearn.evaluate.renyi_estimator`, :mod:`~jaxunlearn.evaluate.renyi_critic`: the
   variational Rényi estimator for α ≥ 2 with its lower confidence end (DP-Auditorium's recipe).
 - :mod:`~jaxunlearn.evaluate.class_metrics`: TV distance, agreement and MIA-NN (class unlearning).
+- :mod:`~jaxunlearn.evaluate.generative`: image-to-image metrics (reconstruction errors, OOD
+  AUROC, feature distances, the backdoor audit).
 
 Statistics are NumPy/SciPy functions of numbers, apart from training (DESIGN.md).
 """
@@ -45,6 +47,24 @@ from jaxunlearn.evaluate.epsilon_bounds import (
     clopper_pearson_lower,
     clopper_pearson_upper,
     epsilon_lower_bound,
+)
+from jaxunlearn.evaluate.generative import (
+    Backdoor,
+    backdoor_regeneration,
+    error_percentile,
+    evaluate_reconstruction,
+    frechet_distance,
+    mean_cosine_similarity,
+    ood_auroc,
+    output_distance,
+    penultimate_features,
+    per_example_error,
+    poison,
+    reconstruct,
+    reconstruction_errors,
+    reconstruction_membership_attack,
+    split_errors,
+    stamp_cue,
 )
 from jaxunlearn.evaluate.lira import lira, masked_gaussian_fit, ulira, ulira_game
 from jaxunlearn.evaluate.mia import (
@@ -102,4 +122,5 @@ __all__ = [
     "renyi_dv_objective", "renyi_gaussian", "renyi_to_dp", "renyi_variational", "retrain_ceiling",
     "rmia", "roc_curve", "roc_metrics", "softmax", "true_label_prob", "tune_offline_a", "tv_distance",
     "ulira", "ulira_game", "stack_models", "ulira_models", "unstack_model",
+    "Backdoor", "backdoor_regeneration", "error_percentile", "evaluate_reconstruction", "frechet_distance", "mean_cosine_similarity", "ood_auroc", "output_distance", "penultimate_features", "per_example_error", "poison", "reconstruct", "reconstruction_errors", "reconstruction_membership_attack", "split_errors", "stamp_cue",
 ]

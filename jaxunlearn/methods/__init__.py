@@ -16,9 +16,11 @@ from jaxunlearn.methods.base import (
     register_method,
 )
 from jaxunlearn.methods import (  # noqa: F401  (registration side effects)
+    alu,
     amun,
     finetune,
     gradient_ascent,
+    i2i,
     l1_sparse,
     langevin,
     neggrad_plus,

@@ -3,7 +3,9 @@
 Every shipped model is a Linen module with fields ``num_classes``, ``dtype`` (computation dtype)
 and ``param_dtype``, called as ``module(x, train=False)`` on NHWC float32 images and returning
 float32 logits of shape ``(n, num_classes)``. The rest of the library uses them through
-:class:`ModelFns` (``from_linen``, ``from_nnx``, ``create_model_fns``).
+:class:`ModelFns` (``from_linen``, ``from_nnx``, ``create_model_fns``). The image-to-image models
+(``conv_autoencoder``, ``masked_autoencoder``; :mod:`jaxunlearn.models.autoencoder`) return
+reconstructions shaped like their inputs instead, and ignore ``num_classes``.
 """
 
 from jaxunlearn.models.adapters import (
@@ -14,6 +16,15 @@ from jaxunlearn.models.adapters import (
     create_model_fns,
     from_linen,
     from_nnx,
+)
+from jaxunlearn.models.autoencoder import (
+    ENCODING_REQUEST,
+    IMAGE_TO_IMAGE_MODELS,
+    ConvAutoencoder,
+    MaskedAutoencoder,
+    encoder_apply,
+    is_image_to_image,
+    request_encoding,
 )
 from jaxunlearn.models.logistic_regression import LogisticRegression
 from jaxunlearn.models.mlp import MLP
@@ -31,9 +42,13 @@ from jaxunlearn.models.vgg import VGG16_LAYERS, VGG16BN
 __all__ = [
     "BasicBlock",
     "COMPUTE_DTYPES",
+    "ConvAutoencoder",
+    "ENCODING_REQUEST",
+    "IMAGE_TO_IMAGE_MODELS",
     "LogisticRegression",
     "MLP",
     "MODELS",
+    "MaskedAutoencoder",
     "ModelFns",
     "NNX_COLLECTIONS",
     "PARAMS",
@@ -43,9 +58,12 @@ __all__ = [
     "VGG16_LAYERS",
     "count_params",
     "create_model_fns",
+    "encoder_apply",
     "from_linen",
     "from_nnx",
     "get_model",
+    "is_image_to_image",
     "register_model",
+    "request_encoding",
     "resolve_dtype",
 ]

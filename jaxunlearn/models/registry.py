@@ -9,6 +9,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from jaxunlearn.models.autoencoder import ConvAutoencoder, MaskedAutoencoder
 from jaxunlearn.models.logistic_regression import LogisticRegression
 from jaxunlearn.models.mlp import MLP
 from jaxunlearn.models.resnet import ResNet18
@@ -117,3 +118,5 @@ register_model("small_cnn")(SmallCNN)
 register_model("resnet18")(ResNet18)
 register_model("vgg16_bn")(VGG16BN)
 register_model("logistic_regression")(LogisticRegression)
+register_model("conv_autoencoder")(ConvAutoencoder)
+register_model("masked_autoencoder")(MaskedAutoencoder)

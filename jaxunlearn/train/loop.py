@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from typing import Any, Callable, Sequence
 
@@ -13,12 +14,14 @@ import optax
 from jax.sharding import Mesh
 
 from jaxunlearn.config import TrainConfig, to_dict
+from jaxunlearn.distributed import check_same_on_all_processes, main_print
 from jaxunlearn.losses import cross_entropy
 from jaxunlearn.train.checkpoint import Checkpointer, CheckpointError
 from jaxunlearn.train.optim import make_optimizer
 from jaxunlearn.train.progress import progress_bar
 from jaxunlearn.train.sharding import check_divisible, make_mesh, replicate
 from jaxunlearn.train.steps import (
+    TARGETS,
     LossFn,
     TrainState,
     create_train_state,
@@ -99,6 +102,7 @@ def train(
     callbacks: Sequence[StepCallback] = (),
     run_metadata: dict | None = None,
     module: Any = None,
+    targets: str = "labels",
 ) -> TrainResult:
     """Train ``variables`` on ``dataset`` with ``config``; resumable when given a ``workdir``.
 
@@ -114,17 +118,23 @@ def train(
       workdir: if given, checkpoints go to ``workdir/checkpoints`` and a run finding checkpoints
         there resumes from the newest (or from ``restore_step``), after checking that they were
         written by the same config and dataset.
-      mesh: device mesh (default: all devices on one ``data`` axis).
-      progress: show a progress bar (only when stderr is a terminal).
+      mesh: device mesh (default: all devices on one ``data`` axis; after
+        :func:`jaxunlearn.distributed.initialize`, the devices of all processes).
+      progress: show a progress bar (only when stderr is a terminal, and on process 0).
       callbacks: called as ``callback(step, metrics)`` after every step with device metrics.
       run_metadata: extra JSON-able facts that must match on resume (e.g. the loss name).
       module: the Flax module, needed when ``config.spectral_max_norm`` > 0.
+      targets: ``"labels"`` (classifiers) or ``"inputs"``: the loss compares the output with the
+        batch inputs, for image-to-image models (``loss_fn=losses.reconstruction_mse``); the
+        history then has no ``accuracy``.
 
     Returns:
       A :class:`TrainResult`.
     """
     if len(dataset) == 0:
         raise ValueError("dataset: cannot train on an empty dataset")
+    if targets not in TARGETS:
+        raise ValueError(f"targets must be one of {TARGETS}, got {targets!r}")
     mesh = mesh or make_mesh()
     check_divisible(config.batch_size, mesh, "train.batch_size")
     per_epoch = steps_per_epoch(len(dataset), config.batch_size)
@@ -132,7 +142,11 @@ def train(
     if tx is None:
         tx = training_transformation(config, len(dataset), variables, module,
                                      np.asarray(dataset.inputs[:1]))
+    if targets != "labels":  # recorded only when set, so older classifier checkpoints still match
+        run_metadata = {**(run_metadata or {}), "targets": targets}
     signature = _run_signature(config, dataset, run_metadata)
+    check_same_on_all_processes(json.dumps(signature, sort_keys=True, default=str),
+                                "the training run (config and dataset fingerprint)")
 
     state = create_train_state(variables, tx, config.seed)
     checkpointer = None
@@ -150,7 +164,8 @@ def train(
             resumed_from = int(metadata["step"])
             if restore_step is not None:
                 for path in checkpointer.set_aside_after(resumed_from):
-                    print(f"resuming from step {resumed_from}: moved newer checkpoint to {path}")
+                    main_print(f"resuming from step {resumed_from}: moved newer checkpoint to "
+                               f"{path}")
 
     # The step donates its state: own a copy so the caller's variables stay alive.
     state = jax.tree_util.tree_map(lambda leaf: leaf.copy(), replicate(state, mesh))
@@ -164,6 +179,7 @@ def train(
         mesh=mesh,
         loss_fn=loss_fn,
         augmentation=dataset.augmentation if config.augment else None,
+        targets=targets,
     )
 
     def save(state: TrainState) -> None:
@@ -197,9 +213,10 @@ def train(
             epoch_end = done % per_epoch == 0 or done == total_steps
             if epoch_end:
                 loss, accuracy = np.asarray(epoch_sums) / epoch_count
-                history.append(
-                    {"epoch": epoch + 1, "step": done, "loss": float(loss), "accuracy": float(accuracy)}
-                )
+                entry = {"epoch": epoch + 1, "step": done, "loss": float(loss)}
+                if targets == "labels":
+                    entry["accuracy"] = float(accuracy)
+                history.append(entry)
                 epoch_sums, epoch_count = None, 0
             every = config.checkpoint_every_steps
             if (every and done % every == 0) or (not every and epoch_end) or done == total_steps:

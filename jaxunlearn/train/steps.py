@@ -25,6 +25,10 @@ from jaxunlearn.train.sharding import batch_sharded, replicated
 
 LossFn = Callable[[jax.Array, jax.Array, jax.Array], jax.Array]
 
+TARGETS = ("labels", "inputs")
+"""What a training loss compares the model output with: the integer labels (classifiers) or the
+batch inputs themselves (image-to-image models, e.g. ``losses.reconstruction_mse``)."""
+
 
 class TrainState(NamedTuple):
     """Everything a run needs to continue bit-identically.
@@ -93,6 +97,7 @@ def make_train_step(
     mesh: Mesh,
     loss_fn: LossFn = cross_entropy,
     augmentation: str | None = None,
+    targets: str = "labels",
 ) -> Callable[..., tuple[TrainState, dict]]:
     """Compile one optimizer step on a device-resident dataset.
 
@@ -104,11 +109,16 @@ def make_train_step(
       mesh: the device mesh; the batch is sharded over its ``data`` axis.
       loss_fn: ``loss(logits, labels, weights) -> scalar``, minimised.
       augmentation: ``None``, ``"crop"`` or ``"crop_flip"``.
+      targets: ``"labels"``: ``loss_fn(logits, labels, weights)``; ``"inputs"``:
+        ``loss_fn(outputs, augmented batch inputs, weights)`` for image-to-image models, whose
+        ``"accuracy"`` metric is then 0.
 
     Returns:
       ``step(state, order, inputs, labels) -> (state, {"loss", "accuracy"})``, jitted with the
       state donated.
     """
+    if targets not in TARGETS:
+        raise ValueError(f"targets must be one of {TARGETS}, got {targets!r}")
     per_epoch = steps_per_epoch(num_examples, batch_size)
     batch_sharding = batch_sharded(mesh)
 
@@ -123,18 +133,21 @@ def make_train_step(
         augment_key, dropout_key = jax.random.split(key)
         batch_inputs = augment(augment_key, inputs[indices], augmentation)
         batch_labels = labels[indices]
+        batch_targets = batch_inputs if targets == "inputs" else batch_labels
 
         def objective(params):
             variables = {"params": params, **state.model_state}
             logits, new_model_state = apply_fn(variables, batch_inputs, True, rng=dropout_key)
-            return loss_fn(logits, batch_labels, weights), (logits, new_model_state)
+            return loss_fn(logits, batch_targets, weights), (logits, new_model_state)
 
         (loss, (logits, new_model_state)), grads = jax.value_and_grad(objective, has_aux=True)(
             state.params
         )
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics = {"loss": loss, "accuracy": weighted_accuracy(logits, batch_labels, weights)}
+        accuracy = (weighted_accuracy(logits, batch_labels, weights) if targets == "labels"
+                    else jnp.zeros((), jnp.float32))
+        metrics = {"loss": loss, "accuracy": accuracy}
         new_state = TrainState(state.step + 1, params, new_model_state, opt_state, state.key)
         return new_state, metrics
 
@@ -150,7 +163,8 @@ def make_predict_fn(apply_fn: Callable, mesh: Mesh, batch_size: int) -> Callable
         logits, _ = apply_fn(variables, inputs, False)
         return logits
 
-    return jax.jit(predict)
+    # replicated output: every process can read the logits (multi-process runs)
+    return jax.jit(predict, out_shardings=replicated(mesh))
 
 
 def predict_logits(
