@@ -7,6 +7,8 @@ Examples::
         --set train.learning_rate=0.05 --set data.forget_classes=3
     jaxunlearn unlearn --from runs/digits --method random_label --addon prob_mask \
         --hp learning_rate=0.001 --hp momentum=0 --out runs/digits_rl_prob
+    jaxunlearn unlearn --from runs/digits_logistic --method alu --public 0.5 --epsilon 1.0 \
+        --hp sigma=0.05 --hp weight_decay=0.01 --out runs/digits_alu
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="override a config field, e.g. --set train.learning_rate=0.05 (repeatable)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument(
+        "--distributed", action="store_true",
+        help="join a multi-process run with jax.distributed (processes from JAXUNLEARN_* "
+             "variables or SLURM/Open MPI; see docs/distributed.md)",
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -60,6 +67,14 @@ def _build_parser() -> argparse.ArgumentParser:
     unlearn.add_argument("--reference", default=None,
                          help="workdir of the retrained reference (`train --subset retain`) for the gap")
     unlearn.add_argument("--out", required=True, help="where the checkpoint and metrics go")
+    unlearn.add_argument(
+        "--public", default=None, metavar="FRACTION|key=value,...",
+        help="public data for methods that use it (alu), drawn from the held-out test set: a "
+             "fraction, or fraction=/size=, skew= (class skew), corruption= (noise std)")
+    unlearn.add_argument(
+        "--epsilon", type=float, default=None, metavar="TARGET",
+        help="pick the number of unlearning steps K from the method's certificate for this "
+             "target epsilon (alu; full-batch PNGD) and print the certificate")
     _common(unlearn)
 
     evaluate = commands.add_parser(
@@ -69,8 +84,29 @@ def _build_parser() -> argparse.ArgumentParser:
                           help="`jaxunlearn train --subset retain` workdir (the reference)")
     evaluate.add_argument("--unlearned", action="append", default=[], required=True,
                           help="`jaxunlearn unlearn` output directory (repeatable)")
-    evaluate.add_argument("--out", required=True, help="where the table and plot go")
+    evaluate.add_argument("--out", required=True,
+                          help="where the table (md/csv/json) and the plots (bars, ROC) go")
     _common(evaluate)
+
+    report = commands.add_parser(
+        "report", help="combine result JSONs into one table and plots per experiment")
+    report.add_argument("results", nargs="+", metavar="RESULTS",
+                        help="result JSON files (as evaluate/quickstart write them) or "
+                             "directories holding them")
+    report.add_argument("--out", required=True, help="where the tables and plots go")
+    report.add_argument("--metrics", default=None, metavar="M1,M2,...",
+                        help="table columns and bar panels, e.g. UA,RA,TA,MIA (default: the "
+                             "standard metrics present)")
+    report.add_argument("--x", default=None, metavar="KEY",
+                        help="trade-off plot: x key (dotted for nested fields, e.g. "
+                             "hyperparams.sigma); needs --y")
+    report.add_argument("--y", default=None, metavar="KEY", help="trade-off plot: y key")
+    report.add_argument("--group", default=None, metavar="KEY",
+                        help="trade-off plot: one line per value of KEY (default method)")
+    report.add_argument("--annotate", default=None, metavar="KEY",
+                        help="trade-off plot: write KEY's value at each point (e.g. epsilon)")
+    report.add_argument("--xlog", action="store_true", help="trade-off plot: log x axis")
+    report.add_argument("--ylog", action="store_true", help="trade-off plot: log y axis")
     return parser
 
 
@@ -101,7 +137,6 @@ def _quickstart(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from jaxunlearn.config import ExperimentConfig, apply_overrides, load_config_file, to_dict
-    from jaxunlearn.evaluate import evaluate_splits
     from jaxunlearn.pipeline import init_variables, prepare, write_json
     from jaxunlearn.report import environment_info
     from jaxunlearn.train import train
@@ -126,24 +161,126 @@ def _train(args: argparse.Namespace) -> int:
     result = train(
         setup.model_fns.apply, init_variables(setup, config.train.seed), dataset, config.train,
         workdir=args.workdir, restore_step=args.restore_step, progress=not args.no_progress,
-        description=f"train ({args.subset})", module=setup.module,
+        description=f"train ({args.subset})", module=setup.module, **_training_target(setup),
     )
-    metrics = evaluate_splits(setup.model_fns.apply, result.variables, setup.splits)
+    metrics = _split_metrics(setup, result.variables)
     summary = {
         "metrics": metrics, "history": result.history, "seconds": result.seconds,
         "resumed_from": result.resumed_from, "environment": environment_info(), **record,
     }
     write_json(os.path.join(args.workdir, "metrics.json"), summary)
+    summary_text = (
+        f"UA {metrics['UA']:.2f}  RA {metrics['RA']:.2f}  TA {metrics['TA']:.2f}"
+        if "UA" in metrics else "reconstruction error forget {forget_error:.4f}  retain "
+        "{retain_error:.4f}  test {test_error:.4f}".format(**metrics))
     print(
         f"trained {config.model.name} on {config.data.name} ({args.subset}, {len(dataset)} examples): "
-        f"UA {metrics['UA']:.2f}  RA {metrics['RA']:.2f}  TA {metrics['TA']:.2f}  "
-        f"({result.seconds:.1f} s) -> {args.workdir}"
+        f"{summary_text}  ({result.seconds:.1f} s) -> {args.workdir}"
     )
     return 0
 
 
+_PUBLIC_KEYS = {"fraction": "public_fraction", "size": "public_size",
+                "skew": "public_class_skew", "corruption": "public_corruption"}
+
+
+def _check_public_and_epsilon(args: argparse.Namespace, method) -> dict | None:
+    """Checks --public and --epsilon before anything loads; returns make_splits' public kwargs."""
+    if args.epsilon is not None:
+        if getattr(method, "certify", None) is None:
+            raise ValueError(f"--epsilon: method {method.name!r} carries no unlearning "
+                             "certificate; use --method alu (Langevin unlearning with per-example "
+                             "clipping; without --public it is the symmetric method)")
+        if args.steps is not None or args.epochs is not None:
+            raise ValueError("--epsilon picks the number of steps; drop --steps/--epochs")
+        if not args.epsilon > 0:
+            raise ValueError(f"--epsilon must be > 0, got {args.epsilon}")
+    if args.public is None:
+        return None
+    if not getattr(method, "uses_public", False):
+        raise ValueError(f"--public: method {method.name!r} does not use public data (alu does)")
+    request = {}
+    for item in args.public.split(","):
+        key, equals, text = item.partition("=")
+        if not equals:
+            key, text = "fraction", item
+        if key not in _PUBLIC_KEYS:
+            raise ValueError(f"--public: unknown key {key!r}; use {sorted(_PUBLIC_KEYS)}")
+        try:
+            request[_PUBLIC_KEYS[key]] = int(text) if key == "size" else float(text)
+        except ValueError:
+            raise ValueError(f"--public: {key}={text!r} is not a number") from None
+    if ("public_fraction" in request) == ("public_size" in request):
+        raise ValueError("--public: give a fraction or size= (exactly one)")
+    return request
+
+
+def _with_public(config, splits, request: dict):
+    """The trained run's splits (same forget set) with a public set drawn from the test set."""
+    from jaxunlearn.data import load_dataset, make_splits
+
+    kwargs = {"data_dir": config.data.data_dir} if config.data.data_dir else {}
+    _, test_set = load_dataset(config.data.name, **kwargs)
+    return make_splits(splits.train, test_set, forget_indices=splits.forget_indices,
+                       seed=config.data.seed, **request)
+
+
+def _certified_steps(method, hyperparams: dict, splits, epsilon: float) -> tuple[int, dict]:
+    """K from the method's certificate for ``epsilon``; full batch, as the certificate assumes."""
+    num_public = 0 if splits.public is None else len(splits.public)
+    size = len(splits.retain_indices) + num_public
+    if hyperparams.get("batch_size", size) < size:
+        raise ValueError(f"--epsilon certifies full-batch noisy GD: drop --hp batch_size or set "
+                         f"it >= {size} (retain + public)")
+    hyperparams["batch_size"] = size
+    certificate = method.certify(
+        method.hyperparameters(hyperparams), num_private=len(splits.train),
+        num_public=num_public, num_deleted=len(splits.forget_indices), target_epsilon=epsilon)
+    certificate = {key: value.item() if hasattr(value, "item") else value  # NumPy scalars
+                   for key, value in certificate.items()}
+    steps = certificate["steps"]
+    print(f"certificate: K = {steps} full-batch steps give ({certificate['epsilon']:.4g}, "
+          f"{certificate['delta']:.3g})-unlearning of {len(splits.forget_indices)} of "
+          f"{len(splits.train)} private examples with {num_public} public ones (alpha = "
+          f"{certificate['alpha']:.4g}, Renyi {certificate['renyi']:.4g}, eps0 "
+          f"{certificate['eps0_at_alpha']:.4g}, sensitivity {certificate['sensitivity']:.3g}); it "
+          "holds for an m-strongly convex, (1/4 + m)-smooth loss (logistic regression on unit-norm "
+          "features) whose model was learned by the same dynamics")
+    if steps == 0:
+        print("certificate: K = 0 already meets the target; running 1 step")
+    return max(steps, 1), certificate
+
+
+_RECONSTRUCTION_COLUMNS = ("method", "forget_error", "retain_error", "test_error", "ood_auroc",
+                           "mia_auc", "seconds")
+_RECONSTRUCTION_GAP = ("forget_error", "retain_error", "test_error")
+
+
+def _training_target(setup) -> dict:
+    """``train`` arguments of an image-to-image model (reconstruction loss on the inputs), or {}."""
+    from jaxunlearn.models import is_image_to_image
+
+    if not is_image_to_image(setup.module):
+        return {}
+    from jaxunlearn.losses import reconstruction_mse
+
+    return {"loss_fn": reconstruction_mse, "targets": "inputs"}
+
+
+def _split_metrics(setup, variables) -> dict:
+    """UA/RA/TA for a classifier; reconstruction errors with OOD and membership scores for an
+    image-to-image model (:func:`jaxunlearn.evaluate.generative.evaluate_reconstruction`)."""
+    if _training_target(setup):
+        from jaxunlearn.evaluate.generative import evaluate_reconstruction
+
+        return evaluate_reconstruction(setup.model_fns.apply, variables, setup.splits)
+    from jaxunlearn.evaluate import evaluate_splits
+
+    return evaluate_splits(setup.model_fns.apply, variables, setup.splits)
+
+
 def _unlearn(args: argparse.Namespace) -> int:
-    from jaxunlearn.evaluate import evaluate_splits, gap_to_reference
+    from jaxunlearn.evaluate import gap_to_reference
     from jaxunlearn.methods import get_method, unlearn
     from jaxunlearn.methods.addons import resolve_addons
     from jaxunlearn.pipeline import load_trained, write_json
@@ -154,36 +291,66 @@ def _unlearn(args: argparse.Namespace) -> int:
     hyperparams = _parse_hyperparams(args.hyperparams)
     method.hyperparameters(hyperparams)  # unknown or bad values fail before anything runs
     resolve_addons(args.addons, method, None, require_module=False)
+    public_request = _check_public_and_epsilon(args, method)
     config, setup, variables = load_trained(args.source, args.overrides)
+    if public_request is not None:
+        setup.splits = _with_public(config, setup.splits, public_request)
+    steps, certificate = args.steps, None
+    if args.epsilon is not None:
+        steps, certificate = _certified_steps(method, hyperparams, setup.splits, args.epsilon)
     result = unlearn(
-        setup.model_fns, variables, setup.splits, method, steps=args.steps, epochs=args.epochs,
+        setup.model_fns, variables, setup.splits, method, steps=steps, epochs=args.epochs,
         addons=args.addons, key=args.key, hyperparams=hyperparams, module=setup.module,
         progress=not args.no_progress, workdir=args.out,
     )
+    image_to_image = bool(_training_target(setup))
     row = {"method": "+".join([method.name, *args.addons]),
-           **evaluate_splits(setup.model_fns.apply, result.variables, setup.splits),
+           **_split_metrics(setup, result.variables),
            "seconds": result.log["seconds"]}
-    columns = ["method", "UA", "RA", "TA", "forget_loss", "seconds"]
+    columns = (list(_RECONSTRUCTION_COLUMNS) if image_to_image
+               else ["method", "UA", "RA", "TA", "forget_loss", "seconds"])
     if args.reference:
         _, _, reference = load_trained(args.reference, args.overrides)
-        row["gap"] = gap_to_reference(
-            row, evaluate_splits(setup.model_fns.apply, reference, setup.splits))
+        row["gap"] = gap_to_reference(row, _split_metrics(setup, reference),
+                                      *((_RECONSTRUCTION_GAP,) if image_to_image else ()))
         columns.insert(-1, "gap")
     save_variables(os.path.join(args.out, "variables"), result.variables)
     write_json(os.path.join(args.out, "metrics.json"), {
         "row": row, "log": result.log, "source": args.source, "reference": args.reference,
-        "environment": environment_info()})
+        "public": args.public, "certificate": certificate, "environment": environment_info()})
     print(format_markdown_table([row], columns, digits=3))
     print(f"wrote {os.path.join(args.out, 'metrics.json')}, the unlearned variables and "
           f"checkpoints under {args.out}")
     return 0
 
 
+def _attack_rocs(setup, models: dict) -> dict[str, dict]:
+    """Per model, the ROC of "member iff φ ≥ t" over all t, with φ = z_y − logsumexp_{j≠y} z_j
+    on the forget set (members) and the test set (non-members)."""
+    import numpy as np
+
+    from jaxunlearn.evaluate import logit_confidence
+    from jaxunlearn.report.records import THRESHOLD_ATTACK, roc_record
+    from jaxunlearn.train.steps import predict_logits
+
+    forget, test = setup.splits.forget_set, setup.splits.test
+    is_member = np.r_[np.ones(len(forget), bool), np.zeros(len(test), bool)]
+    rocs = {}
+    for name, variables in models.items():
+        scores = np.concatenate([
+            logit_confidence(predict_logits(setup.model_fns.apply, variables, split.inputs),
+                             split.labels) for split in (forget, test)])
+        rocs[name] = roc_record(scores, is_member, attack="threshold_logit_confidence",
+                                description=THRESHOLD_ATTACK)
+    return rocs
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from jaxunlearn.config import to_dict
     from jaxunlearn.evaluate.suite import evaluate_models
     from jaxunlearn.pipeline import load_trained
-    from jaxunlearn.report import bar_chart, environment_info, write_table
+    from jaxunlearn.report import bar_chart, environment_info, roc_plot, write_table
+    from jaxunlearn.report.records import EVALUATION_METRIC_DEFINITIONS, THRESHOLD_ATTACK
     from jaxunlearn.train import load_variables
 
     for directory in args.unlearned:
@@ -195,20 +362,69 @@ def _evaluate(args: argparse.Namespace) -> int:
     if retrained_config.data != config.data or retrained_config.model != config.model:
         raise ValueError("--retrained was trained on other data or another model than --original")
     models = {"original": original, "retrain": retrained}
+    unlearned_runs = []
     for directory in args.unlearned:
         with open(os.path.join(directory, "metrics.json")) as handle:
-            name = json.load(handle)["row"]["method"]
+            record = json.load(handle)
+        name = record["row"]["method"]
         models[name] = load_variables(os.path.join(directory, "variables"), original)
+        log = {k: v for k, v in record.get("log", {}).items() if k != "history"}
+        unlearned_runs.append({"directory": os.path.abspath(directory), "method": name,
+                               "log": log, **{k: record[k] for k in
+                                              ("source", "reference", "public", "certificate")
+                                              if k in record}})
     rows = evaluate_models(setup.model_fns.apply, models, setup.splits)
-    columns = ["method", "UA", "RA", "TA", "MIA", "agreement", "tv_forget", "forget_loss", "gap"]
-    paths = write_table(rows, columns, args.out, "evaluation", digits=3, metadata={
-        "original": args.original, "retrained": args.retrained, "unlearned": args.unlearned,
-        "config": to_dict(config), "environment": environment_info()})
-    chart = bar_chart(rows, ["UA", "RA", "TA", "MIA"], os.path.join(args.out, "evaluation.png"),
-                      title="Unlearned vs retrained")
+    rocs = _attack_rocs(setup, models)
+    for row in rows:
+        roc = rocs[row["method"]]
+        row["attack_AUC"] = roc["auc"]
+        row["attack_TPR@1%"] = roc["tpr_at_fpr"]["0.01"]
+        row["attack_TPR@0.1%"] = roc["tpr_at_fpr"]["0.001"]
+        row["roc"] = roc
+    columns = ["method", "UA", "RA", "TA", "MIA", "agreement", "tv_forget", "gap", "attack_AUC",
+               "attack_TPR@1%", "forget_loss"]
+    metadata = {
+        "experiment": "evaluate",
+        "columns": columns,
+        "original": os.path.abspath(args.original),
+        "retrained": os.path.abspath(args.retrained),
+        "unlearned": [os.path.abspath(d) for d in args.unlearned],
+        "unlearned_runs": unlearned_runs,
+        "config": to_dict(config), "retrained_config": to_dict(retrained_config),
+        "overrides": list(args.overrides), "splits": setup.splits.summary(),
+        "environment": environment_info(),
+        "metric_definitions": EVALUATION_METRIC_DEFINITIONS,
+    }
+    paths = write_table(rows, columns, args.out, "evaluation", digits=3, metadata=metadata)
+    chart = bar_chart(rows, ["UA", "RA", "TA", "MIA", "attack_AUC"],
+                      os.path.join(args.out, "evaluation.png"),
+                      title="Unlearned vs retrained (dashed line = retrained model)")
+    roc = roc_plot({name: rocs[name] for name in models},
+                   os.path.join(args.out, "evaluation_roc.png"),
+                   title=f"MIA per model: {THRESHOLD_ATTACK}")
     with open(paths["md"]) as handle:
         print(handle.read().rstrip())
-    print(f"wrote {paths['md']}, {paths['json']}, {chart}")
+    print(f"wrote {paths['md']}, {paths['csv']}, {paths['json']}, {chart}, {roc}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from jaxunlearn.report import report
+
+    metrics = None
+    if args.metrics is not None:
+        metrics = [name.strip() for name in args.metrics.split(",") if name.strip()]
+        if not metrics:
+            raise ValueError("--metrics: name at least one metric, e.g. UA,RA,TA,MIA")
+    if (args.x is None) != (args.y is None):
+        raise ValueError("--x and --y: give both for a trade-off plot, or neither")
+    written = report(args.results, args.out, metrics=metrics, x=args.x, y=args.y,
+                     group=args.group, annotate=args.annotate, xlog=args.xlog, ylog=args.ylog)
+    for name, result in written.items():
+        if len(written) > 1:
+            print(f"## {name}\n")
+        print(result["markdown"])
+        print(f"wrote {', '.join([*result['table'].values(), *result['plots']])}\n")
     return 0
 
 
@@ -217,8 +433,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from jaxunlearn.train.checkpoint import CheckpointError
 
     args = _build_parser().parse_args(argv)
+    if getattr(args, "distributed", False):  # before anything touches the devices
+        from jaxunlearn.distributed import initialize_command_line
+
+        initialize_command_line(args.command)
     handlers = {"quickstart": _quickstart, "train": _train, "unlearn": _unlearn,
-                "evaluate": _evaluate}
+                "evaluate": _evaluate, "report": _report}
     try:
         return handlers[args.command](args)
     except (ValueError, TypeError, FileNotFoundError, CheckpointError) as error:
