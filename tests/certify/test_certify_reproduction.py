@@ -121,7 +121,7 @@ def alu(n_public, m=0.01):
                 step_size=1.0 / (0.25 + m))
 
 
-@pytest.mark.parametrize("n_public, note_steps", zip(N_PUBLIC, NOTE_STEPS))
+@pytest.mark.parametrize("n_public, note_steps", list(zip(N_PUBLIC, NOTE_STEPS)))
 def test_alu_table_against_brute_force(n_public, note_steps):
     n_total = 10_000 + n_public
     ref_kwargs = dict(n_total=n_total, num_deleted=100, strong_convexity=0.01,
