@@ -1,0 +1,205 @@
+"""The results summary: each seed paper's claim next to what the experiment commands measured.
+
+Reads the JSON tables the experiment commands wrote (``experiments/amun/run.py``,
+``experiments/trw/run.py``, ``experiments/alu/certified.py`` and ``audit.py``,
+``experiments/i2i/run.py``), writes ``<results>/SUMMARY.md`` and, with ``--readme``, replaces the
+README's section between ``<!-- results:start -->`` and ``<!-- results:end -->``, so the README's
+numbers come from the commands, never typed. A missing result is listed with the command that
+produces it.
+
+    python experiments/amun/run.py --data digits --out results/amun_digits
+    python experiments/trw/run.py --data digits --out results/trw_digits
+    python experiments/alu/certified.py && python experiments/alu/audit.py
+    python experiments/i2i/run.py
+    python experiments/summary.py --readme README.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+from typing import Callable
+
+import numpy as np
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _load(path: str) -> dict | None:
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        payload = json.load(handle)
+    if not isinstance(payload, dict) or "rows" not in payload:
+        raise ValueError(f"{path}: not a result table (no 'rows')")
+    return payload
+
+
+def _rows(payload: dict) -> dict[str, dict]:
+    return {row["method"]: row for row in payload["rows"]}
+
+
+def _setting(payload: dict) -> str:
+    arguments = payload.get("metadata", {}).get("arguments", {})
+    seeds = str(arguments.get("seeds", "")).count(",") + 1 if arguments.get("seeds") else "?"
+    return f"{arguments.get('data', '?')}, {seeds} seed(s)"
+
+
+def amun(results: str) -> list[dict]:
+    out = []
+    for directory in sorted(glob.glob(os.path.join(results, "amun*"))):
+        for label in ("plain", "fastclip"):
+            payload = _load(os.path.join(directory, f"amun_{label}.json"))
+            if payload is None:
+                continue
+            rows = _rows(payload)
+            methods = {name: row for name, row in rows.items()
+                       if name not in ("original", "retrain")}
+            best = min(methods, key=lambda name: methods[name]["gap_mean"])
+            amun_row = methods.get("amun")
+            measured = (f"gap to retrain: AMUN {amun_row['gap_mean']:.2f} ± {amun_row['gap_std']:.2f}"
+                        if amun_row else "AMUN not run")
+            out.append({
+                "paper": "AMUN (+ FastClip)",
+                "claim": "smallest gap to retraining among methods, random forgetting",
+                "setting": f"{_setting(payload)}, {label} originals",
+                "measured": f"{measured}; smallest: {best} {methods[best]['gap_mean']:.2f}",
+                "source": os.path.join(directory, f"amun_{label}.json")})
+    return out
+
+
+def trw(results: str) -> list[dict]:
+    out = []
+    for directory in sorted(glob.glob(os.path.join(results, "trw*"))):
+        payload = _load(os.path.join(directory, "trw.json"))
+        if payload is None:
+            continue
+        rows = _rows(payload)
+        baselines = {name: row for name, row in rows.items()
+                     if name not in ("original", "retrain", "trw")}
+        best = min(baselines, key=lambda name: baselines[name]["tv_forget_mean"]) \
+            if baselines else None
+        measured = f"TV to retrain on the class: TRW {rows['trw']['tv_forget_mean']:.2f}" \
+            if "trw" in rows else "TRW not run"
+        if best:
+            measured += f"; best baseline {best} {baselines[best]['tv_forget_mean']:.2f}"
+        out.append({"paper": "TRW", "setting": _setting(payload),
+                    "claim": "outputs on the forgotten class closest to the retrained model's",
+                    "measured": measured, "source": os.path.join(directory, "trw.json")})
+    return out
+
+
+def alu(results: str) -> list[dict]:
+    out = []
+    certified = _load(os.path.join(results, "alu", "certified.json"))
+    if certified is not None:
+        rows = certified["rows"]
+        n_private = certified["metadata"].get("settings", {}).get("n_private") or 10_000
+        large = [row for row in rows if row["n_public"] >= 10 * n_private and row["eps0"] > 0]
+        slope = (float(np.polyfit(np.log([r["n_public"] for r in large]),
+                                  np.log([r["eps0"] for r in large]), 1)[0])
+                 if len(large) >= 2 else float("nan"))
+        steps = {row["n_public"]: row["steps_for_target"] for row in rows}
+        first, mid = rows[0]["n_public"], min(steps, key=lambda n: abs(n - 10 * n_private))
+        out.append({
+            "paper": "ALU", "claim": "public data cut the unlearning–retraining divergence as "
+                                     "O(1/n_pub²)",
+            "setting": f"certificate, n_priv = {n_private}",
+            "measured": f"log-log slope of the certified divergence {slope:.2f}; K for the target "
+                        f"ε: {steps[first]} (n_pub = {first}) → {steps[mid]} (n_pub = {mid})",
+            "source": os.path.join(results, "alu", "certified.json")})
+    audit = _load(os.path.join(results, "alu", "audit.json"))
+    if audit is not None:
+        ratios = [row["audit_estimate"] / row["certified_renyi"] for row in audit["rows"]
+                  if row["certified_renyi"] > 0]
+        out.append({
+            "paper": "ALU", "claim": "empirical divergence below the certified one",
+            "setting": "digits logistic regression, noise-seed chains",
+            "measured": f"audit / certificate at most {max(ratios):.3g} over {len(ratios)} "
+                        "settings",
+            "source": os.path.join(results, "alu", "audit.json")})
+    return out
+
+
+def i2i(results: str) -> list[dict]:
+    payload = _load(os.path.join(results, "i2i", "i2i.json"))
+    if payload is None:
+        return []
+    out = []
+    settings = sorted({row["setting"] for row in payload["rows"]})
+    for setting in settings:
+        rows = {row["method"]: row for row in payload["rows"] if row["setting"] == setting}
+        if "retrain" not in rows:
+            continue
+        parts = [f"{name} {rows[name]['ood_auroc']:.2f}" for name in
+                 ("retrain", "i2i_decouple", "i2i_noise_target", "original") if name in rows]
+        out.append({"paper": "I2I (decoupling)", "setting": setting,
+                    "claim": "forget samples out of distribution like under retraining",
+                    "measured": "OOD AUROC (forget vs test errors): " + ", ".join(parts),
+                    "source": os.path.join(results, "i2i", "i2i.json")})
+    return out
+
+
+SECTIONS: dict[str, tuple[Callable[[str], list[dict]], str]] = {
+    "AMUN": (amun, "python experiments/amun/run.py --data digits --out results/amun_digits"),
+    "TRW": (trw, "python experiments/trw/run.py --data digits --out results/trw_digits"),
+    "ALU": (alu, "python experiments/alu/certified.py; python experiments/alu/audit.py"),
+    "I2I": (i2i, "python experiments/i2i/run.py"),
+}
+
+
+def summary_markdown(results: str) -> str:
+    lines = ["| paper | claim (paper) | setting here | measured here |", "|---|---|---|---|"]
+    missing = []
+    for name, (collect, command) in SECTIONS.items():
+        rows = collect(results)
+        if not rows:
+            missing.append(f"- {name}: no results under `{results}`; run `{command}`")
+        for row in rows:
+            lines.append(f"| {row['paper']} | {row['claim']} | {row['setting']} | "
+                         f"{row['measured']} |")
+    text = "\n".join(lines)
+    if missing:
+        text += "\n\nNot yet measured:\n" + "\n".join(missing)
+    return text + ("\n\nThe papers report CIFAR-10/100, ImageNet and MNIST numbers; these runs use "
+                   "digits and Fashion-MNIST, so compare the direction of each claim, not the "
+                   "values.")
+
+
+def replace_section(text: str, body: str) -> str:
+    """``text`` with the part between the results markers replaced by ``body``."""
+    if START not in text or END not in text or text.index(START) > text.index(END):
+        raise ValueError(f"the README needs the markers {START} and {END}, in that order")
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), flags=re.S)
+    return pattern.sub(lambda _: f"{START}\n{body}\n{END}", text, count=1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--results", default="results")
+    parser.add_argument("--readme", default=None, help="README to update between the markers")
+    args = parser.parse_args()
+    body = summary_markdown(args.results)
+    os.makedirs(args.results, exist_ok=True)
+    with open(os.path.join(args.results, "SUMMARY.md"), "w") as handle:
+        handle.write(body + "\n")
+    print(body)
+    if args.readme:
+        with open(args.readme) as handle:
+            text = handle.read()
+        try:
+            updated = replace_section(text, body)
+        except ValueError as error:
+            parser.error(str(error))
+        with open(args.readme, "w") as handle:
+            handle.write(updated)
+        print(f"updated {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

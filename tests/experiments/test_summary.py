@@ -1,0 +1,54 @@
+"""The results summary reads the experiments' JSON tables and rewrites the README's section."""
+
+import importlib.util
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("summary", ROOT / "experiments/summary.py")
+summary = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(summary)
+
+
+def _write(path, rows, metadata=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"rows": rows, "metadata": metadata or {}}))
+
+
+def test_summary_reads_the_tables_and_lists_what_is_missing(tmp_path):
+    args = {"arguments": {"data": "digits", "seeds": "0,1"}}
+    _write(tmp_path / "amun_x/amun_plain.json", [
+        {"method": "original", "gap_mean": 5.0, "gap_std": 0.0},
+        {"method": "retrain", "gap_mean": 0.0, "gap_std": 0.0},
+        {"method": "amun", "gap_mean": 1.5, "gap_std": 0.25},
+        {"method": "finetune", "gap_mean": 0.9, "gap_std": 0.1}], args)
+    n_public = np.array([0, 1e5, 1e6, 1e7])
+    eps0 = 100.0 / (1 + n_public / 1e4) ** 2  # slope → −2 for n_pub ≫ n_priv
+    _write(tmp_path / "alu/certified.json", [
+        {"n_public": int(n), "eps0": float(e), "steps_for_target": int(2000 - 100 * i)}
+        for i, (n, e) in enumerate(zip(n_public, eps0))], {"settings": {"n_private": 10_000}})
+    text = summary.summary_markdown(str(tmp_path))
+    assert "AMUN 1.50 ± 0.25; smallest: finetune 0.90" in text
+    assert "digits, 2 seed(s), plain originals" in text
+    slope = float(text.split("certified divergence ")[1].split(";")[0])
+    reference = np.polyfit(np.log(n_public[1:]), np.log(eps0[1:]), 1)[0]
+    assert slope == pytest.approx(reference, abs=0.005) and -2.0 < slope < -1.8
+    assert "TRW: no results" in text and "I2I: no results" in text
+
+
+def test_readme_section_is_replaced_between_the_markers():
+    text = f"intro\n{summary.START}\nold table\n{summary.END}\noutro\n"
+    updated = summary.replace_section(text, "new table")
+    assert updated == f"intro\n{summary.START}\nnew table\n{summary.END}\noutro\n"
+    with pytest.raises(ValueError, match="markers"):
+        summary.replace_section("no markers here", "x")
+
+
+def test_a_file_that_is_not_a_table_is_refused(tmp_path):
+    (tmp_path / "trw_x").mkdir()
+    (tmp_path / "trw_x/trw.json").write_text(json.dumps({"something": 1}))
+    with pytest.raises(ValueError, match="not a result table"):
+        summary.summary_markdown(str(tmp_path))
