@@ -6,11 +6,11 @@ passed through; concrete ones must be finite and within range, else a ``ValueErr
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import jax
-import numpy as np
+
+from jaxunlearn._numbers import check_real
 
 
 def is_concrete(value: Any) -> bool:
@@ -22,15 +22,5 @@ def check_number(
     maximum: float | None = None,
 ) -> None:
     """Raise ``ValueError`` naming ``name`` unless ``value`` is finite and within the bounds."""
-    if not is_concrete(value):
-        return
-    array = np.asarray(value)
-    if array.dtype.kind not in "iuf" or array.ndim != 0:
-        raise ValueError(f"{name} must be a real scalar, got {value!r}")
-    number = float(array)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {number}")
-    if minimum is not None and (number <= minimum if strict else number < minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum}, got {number}")
-    if maximum is not None and number > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {number}")
+    if is_concrete(value):
+        check_real(value, name, minimum=minimum, strict=strict, maximum=maximum)
