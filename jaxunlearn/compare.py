@@ -26,10 +26,10 @@ import jax
 import numpy as np
 
 from jaxunlearn.config import ExperimentConfig, TrainConfig
-from jaxunlearn.evaluate import evaluate_models, train_many
+from jaxunlearn.evaluate import evaluate_models
 from jaxunlearn.evaluate.class_metrics import mia_nn, nearest_classes
 from jaxunlearn.evaluate.signals import softmax
-from jaxunlearn.evaluate.ulira_audit import unstack_model
+from jaxunlearn.evaluate.ulira_audit import train_original_and_retrained, unstack_model
 from jaxunlearn.methods import ADDONS, get_method, unlearn
 from jaxunlearn.methods.run import forget_classes
 from jaxunlearn.pipeline import init_variables, prepare
@@ -83,13 +83,9 @@ def _originals(setup, config: TrainConfig, seeds: Sequence[int], progress: bool)
     num_params = sum(np.size(leaf) for leaf in jax.tree.leaves(init_variables(setup, 0)))
     plain = not config.spectral_max_norm
     if plain and num_params <= VMAP_MAX_PARAMS and len(seeds) > 1:
-        total = len(splits.train)
-        retain = np.zeros(total, bool)
-        retain[splits.retain_indices] = True
-        originals = train_many(fns, splits.train, np.ones((len(seeds), total), bool), config,
-                               seeds=list(seeds))
-        retrains = train_many(fns, splits.train, np.tile(retain, (len(seeds), 1)), config,
-                              seeds=[seed + 10_000 for seed in seeds])
+        originals, retrains = train_original_and_retrained(
+            fns, splits, config, original_seeds=seeds,
+            retrain_seeds=[seed + 10_000 for seed in seeds])
         return [(unstack_model(originals, i), unstack_model(retrains, i))
                 for i in range(len(seeds))], "vmapped (train_many)"
     pairs = []

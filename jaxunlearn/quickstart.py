@@ -14,11 +14,15 @@ import os
 from typing import Callable
 
 import jax
-import numpy as np
 
 from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
-from jaxunlearn.evaluate import evaluate_models, train_many
-from jaxunlearn.evaluate.ulira_audit import stack_models, ulira_models, unstack_model
+from jaxunlearn.evaluate import evaluate_models
+from jaxunlearn.evaluate.ulira_audit import (
+    stack_models,
+    train_original_and_retrained,
+    ulira_models,
+    unstack_model,
+)
 from jaxunlearn.methods import ADDONS, get_method, unlearn
 from jaxunlearn.pipeline import config_record, init_variables, prepare, timed
 from jaxunlearn.report import bar_chart, environment_info, write_table
@@ -79,13 +83,10 @@ def _ulira_column(config, setup, runs) -> dict[str, dict]:
     against M vmapped retrains (on D_r); "retrain" plays M further retrains against them (exact
     retraining, ≈ 50%), "original" the originals themselves (a no-op, ≈ 100%)."""
     splits, fns, train_config = setup.splits, setup.model_fns, config.experiment.train
-    size, total = config.ulira_models, len(splits.train)
-    retain_mask = np.zeros(total, bool)
-    retain_mask[splits.retain_indices] = True
-    originals = train_many(fns, splits.train, np.ones((size, total), bool), train_config,
-                           seeds=[1000 + m for m in range(size)])
-    retrains = train_many(fns, splits.train, np.tile(retain_mask, (2 * size, 1)), train_config,
-                          seeds=[2000 + m for m in range(2 * size)])
+    size = config.ulira_models
+    originals, retrains = train_original_and_retrained(
+        fns, splits, train_config, original_seeds=[1000 + m for m in range(size)],
+        retrain_seeds=[2000 + m for m in range(2 * size)])
     never_saw = jax.tree.map(lambda leaf: leaf[:size], retrains)
     pools = {"original": originals, "retrain": jax.tree.map(lambda leaf: leaf[size:], retrains)}
     for name, (method, addon, hyperparams) in runs.items():

@@ -106,7 +106,12 @@ from jaxunlearn.evaluate.signals import (
     true_label_prob,
 )
 from jaxunlearn.evaluate.suite import GAP_METRICS, evaluate_models
-from jaxunlearn.evaluate.ulira_audit import stack_models, ulira_models, unstack_model
+from jaxunlearn.evaluate.ulira_audit import (
+    stack_models,
+    train_original_and_retrained,
+    ulira_models,
+    unstack_model,
+)
 
 __all__ = [
     "DEFAULT_FPR_TARGETS", "GAP_METRICS", "MIA_ATTACKERS", "MIA_FEATURES", "MODEL_AXIS",
@@ -121,6 +126,7 @@ __all__ = [
     "prediction_agreement", "RenyiEstimate", "estimate_renyi", "renyi_confidence_margin",
     "renyi_dv_objective", "renyi_gaussian", "renyi_to_dp", "renyi_variational", "retrain_ceiling",
     "rmia", "roc_curve", "roc_metrics", "softmax", "true_label_prob", "tune_offline_a", "tv_distance",
-    "ulira", "ulira_game", "stack_models", "ulira_models", "unstack_model",
+    "ulira", "ulira_game", "stack_models", "train_original_and_retrained", "ulira_models",
+    "unstack_model",
     "Backdoor", "backdoor_regeneration", "error_percentile", "evaluate_reconstruction", "frechet_distance", "mean_cosine_similarity", "ood_auroc", "output_distance", "penultimate_features", "per_example_error", "poison", "reconstruct", "reconstruction_errors", "reconstruction_membership_attack", "split_errors", "stamp_cue",
 ]

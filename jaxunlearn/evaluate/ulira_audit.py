@@ -21,10 +21,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxunlearn.evaluate.lira import ulira_game
-from jaxunlearn.evaluate.shadows import model_outputs, num_models
+from jaxunlearn.evaluate.shadows import model_outputs, num_models, train_many
 from jaxunlearn.evaluate.signals import logit_confidence
 
-__all__ = ["stack_models", "unstack_model", "ulira_models"]
+__all__ = ["stack_models", "unstack_model", "ulira_models", "train_original_and_retrained"]
 
 
 def stack_models(models: Sequence[Any]) -> Any:
@@ -45,6 +45,29 @@ def unstack_model(stacked: Any, index: int) -> Any:
     if not 0 <= int(index) < size:
         raise ValueError(f"index: {index} is outside the {size} stacked models")
     return jax.tree.map(lambda leaf: leaf[int(index)], stacked)
+
+
+def train_original_and_retrained(
+    model_fns: Any, splits: Any, config: Any, *, original_seeds: Sequence[int],
+    retrain_seeds: Sequence[int],
+) -> tuple[Any, Any]:
+    """The two pools U-LiRA and multi-seed comparisons start from, each trained vmapped in one
+    program (:func:`~jaxunlearn.evaluate.train_many`): one original on all of ``splits.train``
+    per seed of ``original_seeds``, one model on the retain set alone (never seeing the forget
+    set) per seed of ``retrain_seeds``.
+
+    Returns:
+      ``(originals, retrained)``, stacked variables with leading axes ``len(original_seeds)``
+      and ``len(retrain_seeds)``.
+    """
+    total = len(splits.train)
+    retain = np.zeros(total, bool)
+    retain[splits.retain_indices] = True
+    originals = train_many(model_fns, splits.train, np.ones((len(original_seeds), total), bool),
+                           config, seeds=list(original_seeds))
+    retrained = train_many(model_fns, splits.train, np.tile(retain, (len(retrain_seeds), 1)),
+                           config, seeds=list(retrain_seeds))
+    return originals, retrained
 
 
 def ulira_models(
