@@ -8,7 +8,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from jaxunlearn.evaluate import auc, roc_metrics  # noqa: E402
-from jaxunlearn.report import bar_chart, curve_summary, roc_plot, tradeoff_plot  # noqa: E402
+from jaxunlearn.report import (  # noqa: E402
+    bar_chart, curve_summary, heatmap, roc_plot, tradeoff_plot)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -146,3 +147,40 @@ def test_tradeoff_plot_errors(tmp_path, kwargs, message):
     rows = [{"method": "a", "sigma": 1.0, "TA": 90.0}]
     with pytest.raises(ValueError, match=message):
         tradeoff_plot(rows, path=tmp_path / "t.png", **kwargs)
+
+
+def test_heatmap_writes_each_cell_and_boxes_the_best_of_each_row(tmp_path):
+    values = np.array([[0.5, 0.2, np.nan], [1.0, 3.0, 0.9]])
+    errors = np.full_like(values, 0.05)
+    path, figure = heatmap(values, ["ga", "rl"], ["none", "and", "prob"], tmp_path / "h.png",
+                           errors=errors, title="gap", return_figure=True)
+    try:
+        axis = figure.axes[0]
+        texts = [text.get_text() for text in axis.texts]
+        assert texts == ["0.50\n± 0.05", "0.20\n± 0.05", "1.00\n± 0.05", "3.00\n± 0.05",
+                         "0.90\n± 0.05"]  # the NaN cell stays blank
+        boxes = [(patch.get_x() + 0.5, patch.get_y() + 0.5) for patch in axis.patches]
+        assert boxes == [(1.0, 0.0), (2.0, 1.0)]  # row minima: column 1, then column 2
+        assert [tick.get_text() for tick in axis.get_yticklabels()] == ["ga", "rl"]
+    finally:
+        plt.close(figure)
+    assert is_png(path)
+    _, figure = heatmap(values, ["ga", "rl"], ["a", "b", "c"], tmp_path / "g.png",
+                        lower_is_better=False, return_figure=True)
+    try:
+        boxes = [(patch.get_x() + 0.5, patch.get_y() + 0.5) for patch in figure.axes[0].patches]
+        assert boxes == [(0.0, 0.0), (1.0, 1.0)]  # row maxima
+    finally:
+        plt.close(figure)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"values": np.zeros(3)}, "values"),
+    ({"row_labels": ["a"]}, "row_labels"),
+    ({"errors": np.zeros((1, 1))}, "errors"),
+])
+def test_heatmap_errors(tmp_path, kwargs, message):
+    arguments = {"values": np.zeros((2, 2)), "row_labels": ["a", "b"],
+                 "column_labels": ["x", "y"], "path": tmp_path / "h.png", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        heatmap(**arguments)
