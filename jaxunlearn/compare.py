@@ -36,7 +36,8 @@ from jaxunlearn.pipeline import init_variables, prepare
 from jaxunlearn.report import bar_chart, write_table
 from jaxunlearn.train import predict_logits, train
 
-__all__ = ["Variant", "compare_methods", "aggregate_rows", "write_comparison", "VMAP_MAX_PARAMS"]
+__all__ = ["Variant", "compare_methods", "aggregate_rows", "write_comparison", "load_tuned",
+           "VMAP_MAX_PARAMS"]
 
 VMAP_MAX_PARAMS = 2_000_000
 """Models up to this many parameters train their seeds vmapped (one program for all seeds)."""
@@ -57,6 +58,25 @@ class Variant:
     @property
     def label(self) -> str:
         return self.name or "+".join([self.method, *[str(a) for a in self.addons]])
+
+
+def load_tuned(path: str | os.PathLike) -> dict[str, dict]:
+    """The per-method hyperparameters a tuning run chose (``experiments/tune.py --write``):
+    ``{method: {hyperparameter: value}}`` from the file's ``"methods"``, or ``{}`` if the file
+    does not exist. A file of another shape is a ``ValueError`` naming it."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        return {}
+    with open(path) as handle:
+        try:
+            payload = json.load(handle)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not JSON ({error})") from None
+    methods = payload.get("methods") if isinstance(payload, dict) else None
+    if not isinstance(methods, dict) or not all(
+            isinstance(name, str) and isinstance(hyper, dict) for name, hyper in methods.items()):
+        raise ValueError(f"{path}: expected {{'methods': {{method: {{hyperparameter: value}}}}}}")
+    return {name: dict(hyper) for name, hyper in methods.items()}
 
 
 def _check_variants(variants: Sequence[Variant], class_unlearning: bool) -> None:
@@ -119,7 +139,8 @@ def _class_attack(apply_fn, models: dict, splits, reference: str) -> dict[str, f
     scores = {}
     for name, variables in models.items():
         probs = softmax(predict_logits(apply_fn, variables, test.inputs))
-        scores[name] = 100.0 * mia_nn(probs[in_forget], probs[in_neighbours], neighbours)
+        scores[name] = (100.0 * mia_nn(probs[in_forget], probs[in_neighbours], neighbours)
+                        if np.isfinite(probs).all() else float("nan"))  # a diverged run
     return scores
 
 
@@ -200,12 +221,15 @@ def compare_methods(
             if class_unlearning else {}
         for row in rows:
             row["seed"], row["seconds"] = seed, seconds[row["method"]]
+            if row.get("diverged"):
+                echo(f"seed {seed}: {row['method']} diverged (non-finite outputs); its metrics "
+                     "are NaN")
             if attack:
                 row["MIA-NN"] = attack[row["method"]]
                 row["MIA-NN_gap"] = abs(attack[row["method"]] - attack["retrain"])
         per_seed.extend(rows)
-    metrics = ["UA", "RA", "TA", "MIA", "agreement", "tv_forget", "forget_loss", "gap",
-               "seconds"] + (["MIA-NN", "MIA-NN_gap"] if class_unlearning else [])
+    metrics = ["UA", "RA", "TA", "MIA", "forget_auc", "agreement", "tv_forget", "forget_loss",
+               "gap", "seconds"] + (["MIA-NN", "MIA-NN_gap"] if class_unlearning else [])
     record = {"seeds": seeds, "originals": how, "originals_seconds": originals_seconds,
               "variants": [dataclasses.asdict(variant) | {"label": variant.label}
                            for variant in variants],

@@ -86,3 +86,17 @@ def test_class_unlearning_adds_mia_nn():
 def test_bad_requests_fail_before_training(variants, seeds, match):
     with pytest.raises(ValueError, match=match):
         compare_methods(_experiment(), variants, seeds=seeds, echo=lambda _: None)
+
+
+def test_load_tuned_reads_the_methods_and_refuses_other_shapes(tmp_path):
+    from jaxunlearn.compare import load_tuned
+
+    assert load_tuned(tmp_path / "absent.json") == {}
+    path = tmp_path / "tuned.json"
+    path.write_text('{"methods": {"gradient_ascent": {"learning_rate": 0.01, "epochs": 5}}, '
+                    '"provenance": {}}')
+    assert load_tuned(path) == {"gradient_ascent": {"learning_rate": 0.01, "epochs": 5}}
+    for text in ('{"methods": [1, 2]}', '{"methods": {"ga": 0.1}}', "[]", "not json"):
+        path.write_text(text)
+        with pytest.raises(ValueError, match="tuned.json"):
+            load_tuned(path)

@@ -6,6 +6,10 @@ of them, so the classes are balanced as in SalUn's code) vs test (non-members) o
 to the forget set, and — against the retrained model — prediction agreement and the mean
 total-variation distance of the output distributions on the forget set (the TRW paper's
 metric). The gap averages |metric − retrain| over UA, RA, TA and MIA-efficacy (SalUn, "Avg. Gap").
+``forget_auc`` is the AUC of a loss-threshold attack telling forget from test examples (AMUN's
+criterion for random forgetting: 50 % is random guessing). A model whose outputs are not finite
+(a run that diverged) gets a row of NaN metrics with ``diverged: True`` instead of stopping the
+evaluation of the others.
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ import numpy as np
 from jaxunlearn.evaluate.accuracy import _accuracy_and_loss
 from jaxunlearn.evaluate.class_metrics import prediction_agreement, tv_distance
 from jaxunlearn.evaluate.mia import mia_efficacy, mia_features
-from jaxunlearn.evaluate.signals import softmax
+from jaxunlearn.evaluate.roc import auc
+from jaxunlearn.evaluate.signals import cross_entropy_loss, softmax
 from jaxunlearn.train.steps import predict_logits
 
 GAP_METRICS = ("UA", "RA", "TA", "MIA")
+_ROW_METRICS = ("forget_accuracy", "forget_loss", "retain_accuracy", "retain_loss",
+                "test_accuracy", "test_loss", "UA", "RA", "TA", "MIA", "forget_auc", "agreement",
+                "tv_forget", "gap")
 
 
 def evaluate_models(
@@ -31,7 +39,9 @@ def evaluate_models(
 
     Returns rows with ``UA, RA, TA`` (%), ``MIA`` (MIA-efficacy, %), ``forget_loss``,
     ``retain_loss``, ``test_loss``, ``agreement`` (% of forget examples predicted as the
-    reference predicts), ``tv_forget`` (mean TV distance to the reference on D_f) and ``gap``.
+    reference predicts), ``tv_forget`` (mean TV distance to the reference on D_f),
+    ``forget_auc`` (%, forget vs test, loss threshold) and ``gap``; a diverged model's row has
+    NaN metrics and ``diverged: True``.
     """
     if reference not in models:
         raise ValueError(f"reference: {reference!r} is not among the models {sorted(models)}")
@@ -44,9 +54,16 @@ def evaluate_models(
             for split, dataset in (("forget", forget), ("retain", retain), ("test", test),
                                    ("members", members))
         }
+    finite = {name: all(np.isfinite(values).all() for values in outputs.values())
+              for name, outputs in logits.items()}
+    if not finite[reference]:
+        raise ValueError(f"reference: the outputs of {reference!r} are not finite")
     rows = []
     for name, outputs in logits.items():
         row: dict[str, Any] = {"method": name}
+        if not finite[name]:
+            rows.append({**row, **dict.fromkeys(_ROW_METRICS, float("nan")), "diverged": True})
+            continue
         for split, dataset in (("forget", forget), ("retain", retain), ("test", test)):
             accuracy, loss = _accuracy_and_loss(outputs[split], dataset.labels)
             row[f"{split}_accuracy"], row[f"{split}_loss"] = accuracy, loss
@@ -58,6 +75,10 @@ def evaluate_models(
             mia_features(outputs["test"], test.labels, feature=feature),
             mia_features(outputs["forget"], forget.labels, feature=feature),
             attacker=attacker))
+        losses = [cross_entropy_loss(outputs[split], dataset.labels)
+                  for split, dataset in (("forget", forget), ("test", test))]
+        row["forget_auc"] = 100.0 * auc(-np.concatenate(losses), np.concatenate(
+            [np.ones(len(losses[0]), bool), np.zeros(len(losses[1]), bool)]))
         reference_forget = logits[reference]["forget"]
         row["agreement"] = 100.0 * float(prediction_agreement(outputs["forget"], reference_forget))
         row["tv_forget"] = float(np.mean(tv_distance(softmax(outputs["forget"]),
@@ -65,5 +86,6 @@ def evaluate_models(
         rows.append(row)
     reference_row = next(row for row in rows if row["method"] == reference)
     for row in rows:
-        row["gap"] = float(np.mean([abs(row[k] - reference_row[k]) for k in GAP_METRICS]))
+        if not row.get("diverged"):
+            row["gap"] = float(np.mean([abs(row[k] - reference_row[k]) for k in GAP_METRICS]))
     return rows
