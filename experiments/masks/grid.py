@@ -1,72 +1,166 @@
-"""The feasible-update masks grid (Dine, Furon, Faure 2025): every base method with both an
-unlearning and a retain term, × {no mask, SalUn mask, AND, PROB, focus}, as one loop over the
-method and add-on registries.
+"""The feasible-update masks grid (Dine, Furon, Faure, arXiv 2511.02435): base methods × add-ons
+{no mask, SalUn mask, AND, PROB, focus}, for random 10 % and 50 % forgetting and class forgetting,
+over several seeds, against the model retrained without the forget set.
 
-    python experiments/masks/grid.py                          # digits, 10% random forgetting
-    python experiments/masks/grid.py --methods random_label,srl --masks none,prob_mask
+The paper's claim: restricting a first-order unlearning method's update to coordinates where the
+forget and retain gradients probably agree (the AND and PROB masks, Eqs. of its §3) brings the
+unlearned model closer to the retrained one than the unmasked method, across base methods and
+forgetting settings. Every base method that has both an unlearning and a retain term (so that g_U
+and g_C exist) runs with every mask from the same originals; the originals and references of all
+seeds train vmapped.
 
-Writes ``results/masks_grid/grid.{md,csv,json}`` (UA/RA/TA, forget loss, gap to retrain, seconds).
+    python experiments/masks/grid.py                                  # Fashion-MNIST, 3 seeds
+    python experiments/masks/grid.py --data digits                    # the same on digits
+    python experiments/masks/grid.py --settings random10 --methods random_label,srl \\
+        --masks none,prob_mask
+    python experiments/masks/grid.py --small                          # the test suite's setting
+
+Writes, per setting, ``grid_<setting>.{md,csv,json,png}`` (mean ± std of UA/RA/TA/MIA/gap per
+method+mask), ``grid_<setting>_per_seed.json`` and ``grid_<setting>_gap.{md,png}`` (the gap to
+retraining as a method × mask table and heatmap, the best mask of each method boxed).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import os
 
+import numpy as np
+
+from jaxunlearn.compare import Variant, compare_methods, write_comparison
 from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
-from jaxunlearn.evaluate import evaluate_splits, gap_to_reference
-from jaxunlearn.methods import METHODS, unlearn
-from jaxunlearn.pipeline import init_variables, prepare
+from jaxunlearn.methods import METHODS
 from jaxunlearn.quickstart import DIGITS_HYPERPARAMS
-from jaxunlearn.report import environment_info, write_table
-from jaxunlearn.train import train
+from jaxunlearn.report import environment_info, format_markdown_table, heatmap
 
 MASKS = ("none", "salun_mask", "and_mask", "prob_mask", "focus_mask")
+BASE_METHODS = ("neggrad_plus", "random_label", "srl", "scrub")
+SETTINGS = {"random10": 0.1, "random50": 0.5, "class": None}
 
 
-def main() -> None:
+def two_term_methods() -> list[str]:
+    """Registered methods with both an unlearning and a retain term (what the masks need),
+    excluding class-only and image-to-image methods."""
+    return sorted(name for name, method in METHODS.items()
+                  if method.forget_term is not None and method.retain_term is not None
+                  and not method.class_unlearning and not name.startswith("i2i"))
+
+
+def experiment_config(data: str, setting: str, epochs: int, forget_class: int) -> ExperimentConfig:
+    if setting not in SETTINGS:
+        raise ValueError(f"settings: unknown setting {setting!r}; choose from {sorted(SETTINGS)}")
+    fraction = SETTINGS[setting]
+    forget = ({"forget_fraction": fraction} if fraction is not None
+              else {"forget_fraction": None, "forget_classes": (forget_class,)})
+    if data == "digits":
+        return ExperimentConfig(
+            data=DataConfig(name="digits", seed=0, **forget),
+            model=ModelConfig(name="mlp", options={"hidden_sizes": [256, 256]}),
+            train=TrainConfig(epochs=epochs, batch_size=64, learning_rate=0.05,
+                              weight_decay=5e-4))
+    return ExperimentConfig(
+        data=DataConfig(name="fashion_mnist", seed=0, **forget),
+        model=ModelConfig(name="small_cnn"),
+        train=TrainConfig(epochs=epochs, batch_size=128, learning_rate=0.05, weight_decay=5e-4))
+
+
+def variant_label(method: str, mask: str) -> str:
+    return method if mask == "none" else f"{method}+{mask}"
+
+
+def gap_table(aggregated: list[dict], methods: list[str], masks: list[str]):
+    """Mean and std of the gap to retraining as (methods × masks) arrays, NaN where absent."""
+    rows = {row["method"]: row for row in aggregated}
+    mean = np.full((len(methods), len(masks)), np.nan)
+    std = np.full_like(mean, np.nan)
+    for i, method in enumerate(methods):
+        for j, mask in enumerate(masks):
+            row = rows.get(variant_label(method, mask))
+            if row is not None and "gap_mean" in row:
+                mean[i, j], std[i, j] = row["gap_mean"], row["gap_std"]
+    return mean, std
+
+
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    two_term = sorted(name for name, method in METHODS.items()
-                      if method.forget_term is not None and method.retain_term is not None
-                      and not method.class_unlearning)
-    parser.add_argument("--methods", default=",".join(two_term))
+    parser.add_argument("--data", default="fashion_mnist", choices=("fashion_mnist", "digits"))
+    parser.add_argument("--settings", default=",".join(SETTINGS),
+                        help=f"comma-separated, from {list(SETTINGS)}")
+    parser.add_argument("--methods", default=",".join(BASE_METHODS),
+                        help="base methods (any of: %s)" % ", ".join(two_term_methods()))
     parser.add_argument("--masks", default=",".join(MASKS))
-    parser.add_argument("--forget-fraction", type=float, default=0.1)
-    parser.add_argument("--epochs", type=int, default=None, help="override every method's epochs")
-    parser.add_argument("--out", default="results/masks_grid")
-    args = parser.parse_args()
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--forget-class", type=int, default=None,
+                        help="class-forgetting setting: default 6 (shirt) on Fashion-MNIST, 3 on "
+                             "digits")
+    parser.add_argument("--epochs", type=int, default=None, help="original training epochs")
+    parser.add_argument("--unlearn-epochs", type=int, default=None,
+                        help="override every method's epochs")
+    parser.add_argument("--small", action="store_true",
+                        help="digits, 1 seed, few epochs, random10 only")
+    parser.add_argument("--out", default=None, help="default results/masks_<data>")
+    args = parser.parse_args(argv)
+    if args.small:
+        args.data, args.seeds = "digits", "0"
+        args.settings = args.settings if args.settings != ",".join(SETTINGS) else "random10"
+        args.epochs, args.unlearn_epochs = args.epochs or 5, args.unlearn_epochs or 1
+    out = args.out or f"results/masks_{args.data}"
+    settings = [s for s in args.settings.split(",") if s]
+    methods = [m for m in args.methods.split(",") if m]
+    masks = [m for m in args.masks.split(",") if m]
+    seeds = [int(seed) for seed in args.seeds.split(",") if seed]
+    unknown = [s for s in settings if s not in SETTINGS]
+    if unknown or not settings:
+        parser.error(f"--settings: unknown {unknown}; choose from {list(SETTINGS)}")
+    allowed = two_term_methods()
+    if not methods or any(m not in allowed for m in methods):
+        parser.error(f"--methods: {methods} must be non-empty and among {allowed}")
+    if not masks or any(m not in MASKS for m in masks):
+        parser.error(f"--masks: {masks} must be non-empty and among {list(MASKS)}")
+    digits = args.data == "digits"
+    forget_class = args.forget_class if args.forget_class is not None else (3 if digits else 6)
+    epochs = args.epochs or (30 if digits else 20)
 
-    experiment = ExperimentConfig(
-        data=DataConfig(name="digits", forget_fraction=args.forget_fraction),
-        model=ModelConfig(name="mlp", options={"hidden_sizes": [256, 256]}),
-        train=TrainConfig(epochs=30, batch_size=64, learning_rate=0.05),
-    )
-    setup = prepare(experiment)
-    splits, fns = setup.splits, setup.model_fns
-    original = train(fns.apply, init_variables(setup, 0), splits.train, experiment.train,
-                     progress=False)
-    retrained = unlearn(fns, original.variables, splits, "retrain", progress=False,
-                        hyperparams={"epochs": 30, "learning_rate": 0.05})
-    reference = evaluate_splits(fns.apply, retrained.variables, splits)
-    rows = [{"method": "retrain", "mask": "", **reference, "gap": 0.0}]
-    for name in args.methods.split(","):
-        for mask in args.masks.split(","):
-            addons = () if mask == "none" else (mask,)
-            started = time.perf_counter()
-            result = unlearn(fns, original.variables, splits, name, addons=addons,
-                             epochs=args.epochs, hyperparams=DIGITS_HYPERPARAMS.get(name),
-                             progress=False)
-            metrics = evaluate_splits(fns.apply, result.variables, splits)
-            rows.append({"method": name, "mask": mask, **metrics,
-                         "gap": gap_to_reference(metrics, reference),
-                         "seconds": time.perf_counter() - started})
-            print(f"  {name:>14} + {mask:<10} gap {rows[-1]['gap']:.3f}", flush=True)
-    paths = write_table(rows, ["method", "mask", "UA", "RA", "TA", "forget_loss", "gap", "seconds"],
-                        args.out, "grid", digits=3,
-                        metadata={"experiment": "masks_grid", "arguments": vars(args),
-                                  "environment": environment_info()})
-    print(open(paths["md"]).read())
+    for setting in settings:
+        experiment = experiment_config(args.data, setting, epochs, forget_class)
+        variants = []
+        for method in methods:
+            hyper = dict(DIGITS_HYPERPARAMS.get(method, {})) if digits else {}
+            if args.unlearn_epochs:
+                hyper["epochs"] = args.unlearn_epochs
+            for mask in masks:
+                variants.append(Variant(method, addons=() if mask == "none" else (mask,),
+                                        hyperparams=hyper or None,
+                                        name=variant_label(method, mask)))
+        print(f"== {args.data}, {setting}: {len(variants)} variants × {len(seeds)} seed(s)",
+              flush=True)
+        per_seed, aggregated, record = compare_methods(experiment, variants, seeds=seeds)
+        forgotten = (f"class {forget_class}" if SETTINGS[setting] is None
+                     else f"{SETTINGS[setting]:.0%} random")
+        title = f"{args.data}: {forgotten} forgotten (mean of {len(seeds)} seeds)"
+        metadata = {"experiment": "masks_grid", "setting": setting, "arguments": vars(args),
+                    "masks": masks, "methods": methods, "environment": environment_info()}
+        paths = write_comparison(out, f"grid_{setting}", per_seed, aggregated, record,
+                                 title=title, metadata=metadata,
+                                 chart_metrics=("UA", "TA", "MIA", "gap"))
+        mean, std = gap_table(aggregated, methods, masks)
+        reference = {row["method"]: row for row in aggregated}
+        table_rows = [{"method": method, **{mask: (f"{mean[i, j]:.2f} ± {std[i, j]:.2f}"
+                                                   if np.isfinite(mean[i, j]) else "")
+                                             for j, mask in enumerate(masks)}}
+                      for i, method in enumerate(methods)]
+        gap_md = os.path.join(out, f"grid_{setting}_gap.md")
+        with open(gap_md, "w") as handle:
+            handle.write(f"# Gap to retraining, {title}\n\n"
+                         f"original model: {reference['original']['gap']}\n\n"
+                         + format_markdown_table(table_rows, ["method", *masks]) + "\n")
+        heatmap(mean, methods, masks, os.path.join(out, f"grid_{setting}_gap.png"), errors=std,
+                title=f"gap to retraining (lower is better), {title}",
+                colorbar_label="gap to retrain")
+        print(open(paths["md"]).read())
+        print(open(gap_md).read(), flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -45,18 +45,6 @@ def test_unlearn_throughput_smoke(tmp_path):
     assert all(row["images_per_second"] > 0 for row in rows.values())
 
 
-def test_masks_grid_smoke(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "experiments/masks/grid.py"), "--methods", "random_label",
-         "--masks", "none,and_mask", "--epochs", "1", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, env=dict(os.environ, JAX_PLATFORMS="cpu"),
-    )
-    assert result.returncode == 0, result.stderr
-    rows = json.loads((tmp_path / "grid.json").read_text())["rows"]
-    assert [(row["method"], row["mask"]) for row in rows] == [
-        ("retrain", ""), ("random_label", "none"), ("random_label", "and_mask")]
-
-
 def test_shadow_models_smoke(tmp_path):
     out = tmp_path / "shadows.json"
     result = subprocess.run(

@@ -39,3 +39,28 @@ def test_trw_experiment_small(tmp_path):
     assert rows["retrain"]["UA_mean"] == 100.0 and "MIA-NN_mean" in rows["trw"]
     # TRW sends the forgotten class where the retrained model does: closer than the original
     assert rows["trw"]["tv_forget_mean"] < rows["original"]["tv_forget_mean"]
+
+
+def test_masks_grid_small_random_and_class(tmp_path):
+    result = _run("experiments/masks/grid.py", tmp_path, "--settings", "random10,class",
+                  "--methods", "random_label,srl", "--masks", "none,and_mask")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for setting in ("random10", "class"):
+        payload = json.loads((tmp_path / f"grid_{setting}.json").read_text())
+        assert [row["method"] for row in payload["rows"]] == [
+            "original", "retrain", "random_label", "random_label+and_mask", "srl",
+            "srl+and_mask"]
+        assert payload["metadata"]["setting"] == setting
+        gap = (tmp_path / f"grid_{setting}_gap.md").read_text()
+        assert "| random_label |" in gap and "| srl |" in gap
+        assert (tmp_path / f"grid_{setting}_gap.png").exists()
+    rows = {row["method"]: row for row in
+            json.loads((tmp_path / "grid_class.json").read_text())["rows"]}
+    assert rows["retrain"]["UA_mean"] == 100.0  # the forgotten class is never predicted
+
+
+def test_masks_grid_rejects_unknown_names(tmp_path):
+    for flag, value in (("--settings", "random20"), ("--methods", "retrain"),
+                        ("--masks", "or_mask")):
+        result = _run("experiments/masks/grid.py", tmp_path, flag, value)
+        assert result.returncode == 2 and flag in result.stderr
