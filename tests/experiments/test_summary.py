@@ -52,3 +52,37 @@ def test_a_file_that_is_not_a_table_is_refused(tmp_path):
     (tmp_path / "trw_x/trw.json").write_text(json.dumps({"something": 1}))
     with pytest.raises(ValueError, match="not a result table"):
         summary.summary_markdown(str(tmp_path))
+
+
+def test_masks_rows_average_the_gap_per_mask_and_count_the_wins(tmp_path):
+    metadata = {"arguments": {"data": "digits", "seeds": "0,1,2"}, "setting": "random10",
+                "methods": ["rl", "srl"], "masks": ["none", "and_mask", "prob_mask"]}
+    gaps = {"rl": 2.0, "rl+and_mask": 1.0, "rl+prob_mask": 3.0,
+            "srl": 4.0, "srl+and_mask": 2.0, "srl+prob_mask": 3.5}
+    _write(tmp_path / "masks_digits/grid_random10.json",
+           [{"method": name, "gap_mean": gap, "gap_std": 0.1} for name, gap in gaps.items()],
+           metadata)
+    (tmp_path / "masks_digits/grid_random10_per_seed.json").write_text("[]")
+    text = summary.summary_markdown(str(tmp_path))
+    row = next(line for line in text.splitlines() if line.startswith("| Feasible"))
+    # mean over the two base methods: none (2+4)/2, AND (1+2)/2, PROB (3+3.5)/2
+    assert "none 3.00, and 1.50, prob 3.25" in row
+    assert "AND lowers it for 2/2, PROB lowers it for 1/2" in row
+    assert "digits, 3 seed(s), random10" in row
+
+
+def test_trw_row_gives_the_relative_mia_nn_gap_and_repeated_claims_are_dittoed(tmp_path):
+    args = {"arguments": {"data": "digits", "seeds": "0"}}
+    rows = [{"method": "original", "tv_forget_mean": 0.9, "MIA-NN_gap_mean": 40.0},
+            {"method": "retrain", "tv_forget_mean": 0.0, "MIA-NN_gap_mean": 0.0},
+            {"method": "trw", "tv_forget_mean": 0.2, "MIA-NN_gap_mean": 3.0},
+            {"method": "scrub", "tv_forget_mean": 0.5, "MIA-NN_gap_mean": 4.0},
+            {"method": "salun", "tv_forget_mean": 0.7, "MIA-NN_gap_mean": 6.0}]
+    _write(tmp_path / "trw_a/trw.json", rows, args)
+    _write(tmp_path / "trw_b/trw.json", rows, args)
+    lines = [line for line in summary.summary_markdown(str(tmp_path)).splitlines()
+             if "TV to retrain" in line]
+    assert len(lines) == 2
+    assert "TRW 3.0, best baseline scrub 4.0 (-25 %)" in lines[0]
+    assert lines[0].startswith("| TRW | outputs on the forgotten class") and "46 %" in lines[0]
+    assert lines[1].startswith("| ″ | ″ | ″ | digits")
