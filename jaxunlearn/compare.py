@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 import jax
 import numpy as np
 
-from jaxunlearn.config import ExperimentConfig, TrainConfig
+from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
 from jaxunlearn.evaluate import evaluate_models
 from jaxunlearn.evaluate.class_metrics import mia_nn, nearest_classes
 from jaxunlearn.evaluate.signals import softmax
@@ -37,7 +37,7 @@ from jaxunlearn.report import bar_chart, write_table
 from jaxunlearn.train import predict_logits, train
 
 __all__ = ["Variant", "compare_methods", "aggregate_rows", "write_comparison", "load_tuned",
-           "VMAP_MAX_PARAMS"]
+           "standard_experiment", "method_hyperparams", "SETTINGS", "VMAP_MAX_PARAMS"]
 
 VMAP_MAX_PARAMS = 2_000_000
 """Models up to this many parameters train their seeds vmapped (one program for all seeds)."""
@@ -58,6 +58,58 @@ class Variant:
     @property
     def label(self) -> str:
         return self.name or "+".join([self.method, *[str(a) for a in self.addons]])
+
+
+SETTINGS = {"random10": 0.1, "random50": 0.5, "class": None}
+"""The forgetting settings of the paper experiments: a random 10 % or 50 % of the training set,
+or one whole class."""
+
+
+def standard_experiment(data: str, setting: str, *, forget_class: int | None = None,
+                        epochs: int | None = None) -> ExperimentConfig:
+    """The paper experiments' shared recipe for ``data`` and a forgetting ``setting``.
+
+    Digits: an MLP (256, 256), 30 epochs of SGD, batch 64 (class 3 forgotten by default).
+    Fashion-MNIST: the small CNN, 20 epochs, batch 128 (class 6, shirt, by default). Both with
+    learning rate 0.05 and weight decay 5e-4; splits drawn with seed 0.
+    """
+    if setting not in SETTINGS:
+        raise ValueError(f"setting: unknown {setting!r}; choose from {list(SETTINGS)}")
+    if data not in ("digits", "fashion_mnist"):
+        raise ValueError(f"data: choose 'digits' or 'fashion_mnist', got {data!r}")
+    digits = data == "digits"
+    if forget_class is None:
+        forget_class = 3 if digits else 6
+    forget = ({"forget_fraction": SETTINGS[setting]} if SETTINGS[setting] is not None
+              else {"forget_fraction": None, "forget_classes": (int(forget_class),)})
+    if digits:
+        return ExperimentConfig(
+            data=DataConfig(name="digits", seed=0, **forget),
+            model=ModelConfig(name="mlp", options={"hidden_sizes": [256, 256]}),
+            train=TrainConfig(epochs=epochs or 30, batch_size=64, learning_rate=0.05,
+                              weight_decay=5e-4))
+    return ExperimentConfig(
+        data=DataConfig(name="fashion_mnist", seed=0, **forget),
+        model=ModelConfig(name="small_cnn"),
+        train=TrainConfig(epochs=epochs or 20, batch_size=128, learning_rate=0.05,
+                          weight_decay=5e-4))
+
+
+def method_hyperparams(method: str, data: str, setting: str,
+                       tuned_dir: str | os.PathLike | None = None) -> dict:
+    """A method's hyperparameters in a paper experiment: the tuned choice in
+    ``tuned_dir/<data>_<setting>.json`` (``experiments/tune.py --write``) if there is one, else
+    on digits the quickstart's (tuned for random forgetting on the digits MLP, with batch 64),
+    else ``{}`` (the method's defaults)."""
+    if tuned_dir is not None:
+        tuned = load_tuned(os.path.join(os.fspath(tuned_dir), f"{data}_{setting}.json"))
+        if method in tuned:
+            return dict(tuned[method])
+    if data == "digits":
+        from jaxunlearn.quickstart import DIGITS_HYPERPARAMS
+
+        return dict(DIGITS_HYPERPARAMS.get(method, {"batch_size": 64}))
+    return {}
 
 
 def load_tuned(path: str | os.PathLike) -> dict[str, dict]:

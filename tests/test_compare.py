@@ -100,3 +100,27 @@ def test_load_tuned_reads_the_methods_and_refuses_other_shapes(tmp_path):
         path.write_text(text)
         with pytest.raises(ValueError, match="tuned.json"):
             load_tuned(path)
+
+
+def test_standard_experiment_settings_and_hyperparameter_precedence(tmp_path):
+    from jaxunlearn.compare import method_hyperparams, standard_experiment
+    from jaxunlearn.quickstart import DIGITS_HYPERPARAMS
+
+    digits_class = standard_experiment("digits", "class")
+    assert digits_class.data.forget_classes == (3,) and digits_class.data.forget_fraction is None
+    fashion = standard_experiment("fashion_mnist", "random50", epochs=2)
+    assert fashion.data.forget_fraction == 0.5 and fashion.train.epochs == 2
+    assert fashion.model.name == "small_cnn"
+    assert standard_experiment("fashion_mnist", "class").data.forget_classes == (6,)
+    with pytest.raises(ValueError, match="setting"):
+        standard_experiment("digits", "random20")
+    with pytest.raises(ValueError, match="data"):
+        standard_experiment("cifar10", "class")
+    (tmp_path / "digits_class.json").write_text(
+        '{"methods": {"gradient_ascent": {"learning_rate": 0.003, "epochs": 5}}}')
+    assert method_hyperparams("gradient_ascent", "digits", "class", tmp_path) == {
+        "learning_rate": 0.003, "epochs": 5}
+    assert method_hyperparams("gradient_ascent", "digits", "random10", tmp_path) == \
+        DIGITS_HYPERPARAMS["gradient_ascent"]
+    assert method_hyperparams("scrub", "digits", "class", tmp_path) == {"batch_size": 64}
+    assert method_hyperparams("scrub", "fashion_mnist", "class", tmp_path) == {}

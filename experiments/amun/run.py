@@ -16,25 +16,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import pathlib
 
-from jaxunlearn.compare import Variant, compare_methods, write_comparison
-from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
-from jaxunlearn.quickstart import DIGITS_HYPERPARAMS
+from jaxunlearn.compare import (
+    Variant,
+    compare_methods,
+    method_hyperparams,
+    standard_experiment,
+    write_comparison,
+)
 from jaxunlearn.report import environment_info
 
+TUNED_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs" / "tuned"
+
 METHODS = ("amun", "finetune", "neggrad_plus", "random_label", "salun")
-
-
-def experiment_config(data: str, epochs: int) -> ExperimentConfig:
-    if data == "digits":
-        return ExperimentConfig(
-            data=DataConfig(name="digits", forget_fraction=0.1, seed=0),
-            model=ModelConfig(name="mlp", options={"hidden_sizes": [256, 256]}),
-            train=TrainConfig(epochs=epochs, batch_size=64, learning_rate=0.05, weight_decay=5e-4))
-    return ExperimentConfig(
-        data=DataConfig(name="fashion_mnist", forget_fraction=0.1, seed=0),
-        model=ModelConfig(name="small_cnn"),
-        train=TrainConfig(epochs=epochs, batch_size=128, learning_rate=0.05, weight_decay=5e-4))
 
 
 def main() -> None:
@@ -52,11 +47,10 @@ def main() -> None:
         args.data, args.seeds = "digits", "0"
         args.epochs, args.unlearn_epochs = args.epochs or 5, args.unlearn_epochs or 1
     seeds = [int(seed) for seed in args.seeds.split(",") if seed]
-    epochs = args.epochs or (30 if args.data == "digits" else 20)
-    base = experiment_config(args.data, epochs)
+    base = standard_experiment(args.data, "random10", epochs=args.epochs)
     variants = []
     for method in args.methods.split(","):
-        hyper = dict(DIGITS_HYPERPARAMS.get(method, {})) if args.data == "digits" else {}
+        hyper = method_hyperparams(method, args.data, "random10", TUNED_DIR)
         if args.unlearn_epochs:
             hyper["epochs"] = args.unlearn_epochs
         variants.append(Variant(method, hyperparams=hyper or None))

@@ -24,18 +24,24 @@ from __future__ import annotations
 
 import argparse
 import os
+import pathlib
 
 import numpy as np
 
-from jaxunlearn.compare import Variant, compare_methods, write_comparison
-from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
+from jaxunlearn.compare import (
+    SETTINGS,
+    Variant,
+    compare_methods,
+    method_hyperparams,
+    standard_experiment,
+    write_comparison,
+)
 from jaxunlearn.methods import METHODS
-from jaxunlearn.quickstart import DIGITS_HYPERPARAMS
 from jaxunlearn.report import environment_info, format_markdown_table, heatmap
 
 MASKS = ("none", "salun_mask", "and_mask", "prob_mask", "focus_mask")
 BASE_METHODS = ("neggrad_plus", "random_label", "srl", "scrub")
-SETTINGS = {"random10": 0.1, "random50": 0.5, "class": None}
+TUNED_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs" / "tuned"
 
 
 def two_term_methods() -> list[str]:
@@ -44,24 +50,6 @@ def two_term_methods() -> list[str]:
     return sorted(name for name, method in METHODS.items()
                   if method.forget_term is not None and method.retain_term is not None
                   and not method.class_unlearning and not name.startswith("i2i"))
-
-
-def experiment_config(data: str, setting: str, epochs: int, forget_class: int) -> ExperimentConfig:
-    if setting not in SETTINGS:
-        raise ValueError(f"settings: unknown setting {setting!r}; choose from {sorted(SETTINGS)}")
-    fraction = SETTINGS[setting]
-    forget = ({"forget_fraction": fraction} if fraction is not None
-              else {"forget_fraction": None, "forget_classes": (forget_class,)})
-    if data == "digits":
-        return ExperimentConfig(
-            data=DataConfig(name="digits", seed=0, **forget),
-            model=ModelConfig(name="mlp", options={"hidden_sizes": [256, 256]}),
-            train=TrainConfig(epochs=epochs, batch_size=64, learning_rate=0.05,
-                              weight_decay=5e-4))
-    return ExperimentConfig(
-        data=DataConfig(name="fashion_mnist", seed=0, **forget),
-        model=ModelConfig(name="small_cnn"),
-        train=TrainConfig(epochs=epochs, batch_size=128, learning_rate=0.05, weight_decay=5e-4))
 
 
 def variant_label(method: str, mask: str) -> str:
@@ -119,13 +107,13 @@ def main(argv=None) -> int:
         parser.error(f"--masks: {masks} must be non-empty and among {list(MASKS)}")
     digits = args.data == "digits"
     forget_class = args.forget_class if args.forget_class is not None else (3 if digits else 6)
-    epochs = args.epochs or (30 if digits else 20)
 
     for setting in settings:
-        experiment = experiment_config(args.data, setting, epochs, forget_class)
+        experiment = standard_experiment(args.data, setting, forget_class=forget_class,
+                                         epochs=args.epochs)
         variants = []
         for method in methods:
-            hyper = dict(DIGITS_HYPERPARAMS.get(method, {})) if digits else {}
+            hyper = method_hyperparams(method, args.data, setting, TUNED_DIR)
             if args.unlearn_epochs:
                 hyper["epochs"] = args.unlearn_epochs
             for mask in masks:

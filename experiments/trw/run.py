@@ -16,10 +16,18 @@ several seeds and writes mean ± std tables and a chart.
 from __future__ import annotations
 
 import argparse
+import pathlib
 
-from jaxunlearn.compare import Variant, compare_methods, write_comparison
-from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
+from jaxunlearn.compare import (
+    Variant,
+    compare_methods,
+    method_hyperparams,
+    standard_experiment,
+    write_comparison,
+)
 from jaxunlearn.report import environment_info
+
+TUNED_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs" / "tuned"
 
 METHODS = ("trw", "finetune", "gradient_ascent", "neggrad_plus", "random_label", "salun", "scrub")
 
@@ -42,18 +50,15 @@ def main() -> None:
     seeds = [int(seed) for seed in args.seeds.split(",") if seed]
     digits = args.data == "digits"
     forget_class = args.forget_class if args.forget_class is not None else (3 if digits else 6)
-    experiment = ExperimentConfig(
-        data=DataConfig(name=args.data, forget_fraction=None, forget_classes=(forget_class,),
-                        seed=0),
-        model=ModelConfig(name="mlp", options={"hidden_sizes": [256, 256]}) if digits
-        else ModelConfig(name="small_cnn"),
-        train=TrainConfig(epochs=args.epochs or (30 if digits else 20),
-                          batch_size=64 if digits else 128, learning_rate=0.05,
-                          weight_decay=5e-4))
-    common = {"batch_size": 64} if digits else {}
-    variants = [Variant(method, hyperparams={**common, **({"epochs": args.unlearn_epochs}
-                                                          if args.unlearn_epochs else {})} or None)
-                for method in args.methods.split(",") if method]
+    experiment = standard_experiment(args.data, "class", forget_class=forget_class,
+                                     epochs=args.epochs)
+    variants = []
+    for method in (m for m in args.methods.split(",") if m):
+        # the tuned choice (experiments/tune.py --setting class --write) where there is one
+        hyper = method_hyperparams(method, args.data, "class", TUNED_DIR)
+        if args.unlearn_epochs:
+            hyper["epochs"] = args.unlearn_epochs
+        variants.append(Variant(method, hyperparams=hyper or None))
     per_seed, aggregated, record = compare_methods(experiment, variants, seeds=seeds)
     paths = write_comparison(
         args.out, "trw", per_seed, aggregated, record,

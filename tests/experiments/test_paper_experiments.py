@@ -64,3 +64,22 @@ def test_masks_grid_rejects_unknown_names(tmp_path):
                         ("--masks", "or_mask")):
         result = _run("experiments/masks/grid.py", tmp_path, flag, value)
         assert result.returncode == 2 and flag in result.stderr
+
+
+def test_tune_keeps_the_smallest_gap_per_method_and_writes_it(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments/tune.py"), "--data", "digits", "--setting",
+         "class", "--methods", "gradient_ascent,finetune", "--learning-rates", "1e-3,3e-2",
+         "--epochs", "1", "--original-epochs", "3", "--write", "--tuned-dir", str(tmp_path),
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=900,
+        env=dict(os.environ, JAX_PLATFORMS="cpu", JAXUNLEARN_NO_PROGRESS="1"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads((tmp_path / "tune_digits_class.json").read_text())["rows"]
+    assert len(rows) == 4
+    chosen = json.loads((tmp_path / "digits_class.json").read_text())
+    for method in ("gradient_ascent", "finetune"):
+        candidates = [row for row in rows if row["method"] == method]
+        best = min(candidates, key=lambda row: row["gap"])
+        assert chosen["methods"][method]["learning_rate"] == best["learning_rate"]
+        assert chosen["provenance"][method]["selection_seed"] == 100
