@@ -1,8 +1,10 @@
 """The ``evaluate`` and ``report`` commands of ``jaxunlearn`` (parsers in :mod:`jaxunlearn.cli`).
 
 ``evaluate`` puts the original, the retrained and every unlearned model side by side (UA / RA /
-TA / MIA-efficacy / agreement / TV distance / gap, and a threshold attack's ROC); ``report``
-combines result JSONs into one table and plots per experiment.
+TA / MIA-efficacy / agreement / TV distance / gap, and a threshold attack's ROC) — or, for an
+image-to-image model, the reconstruction errors on forget / retain / test, the OOD score of the
+forget set, its distance to the retrained model's and the reconstruction-error attack's ROC;
+``report`` combines result JSONs into one table and plots per experiment.
 """
 
 from __future__ import annotations
@@ -33,10 +35,62 @@ def attack_rocs(setup, models: dict) -> dict[str, dict]:
     return rocs
 
 
+RECONSTRUCTION_COLUMNS = ["method", "forget_error", "retain_error", "test_error", "ood_auroc",
+                          "ood_gap", "to_retrain", "attack_AUC", "attack_TPR@1%"]
+RECONSTRUCTION_DEFINITIONS = {
+    "forget_error": "mean per-image squared reconstruction error on the forget set",
+    "ood_auroc": "AUROC of the reconstruction error separating forget from test images "
+                 "(0.5: the forget set looks like unseen data)",
+    "ood_gap": "|ood_auroc − the retrained model's ood_auroc|",
+    "to_retrain": "mean per-image squared distance between the model's and the retrained "
+                  "model's reconstructions of the forget set",
+    "attack_AUC": "threshold membership attack on −reconstruction error, forget (members) vs "
+                  "test (non-members)",
+}
+
+
+def reconstruction_rows(setup, models: dict, reference: str = "retrain") -> list[dict]:
+    """Per image-to-image model: the reconstruction metrics
+    (:func:`jaxunlearn.evaluate.generative.evaluate_reconstruction`), ``ood_gap`` and
+    ``to_retrain`` against ``reference``, and the attack's ROC record (``roc``)."""
+    import numpy as np
+
+    from jaxunlearn.evaluate.generative import (
+        evaluate_reconstruction,
+        output_distance,
+        reconstruct,
+        split_errors,
+    )
+    from jaxunlearn.report.records import roc_record
+
+    apply_fn, splits = setup.model_fns.apply, setup.splits
+    forget = splits.forget_set.inputs
+    reference_outputs = reconstruct(apply_fn, models[reference], forget)
+    rows = []
+    for name, variables in models.items():
+        row = {"method": name, **evaluate_reconstruction(apply_fn, variables, splits)}
+        errors = split_errors(apply_fn, variables, splits)
+        is_member = np.r_[np.ones(len(errors["forget"]), bool), np.zeros(len(errors["test"]),
+                                                                          bool)]
+        row["roc"] = roc_record(-np.concatenate([errors["forget"], errors["test"]]), is_member,
+                                attack="threshold_reconstruction_error",
+                                description=RECONSTRUCTION_DEFINITIONS["attack_AUC"])
+        row["attack_AUC"] = row["roc"]["auc"]
+        row["attack_TPR@1%"] = row["roc"]["tpr_at_fpr"]["0.01"]
+        row["to_retrain"] = output_distance(reconstruct(apply_fn, variables, forget),
+                                            reference_outputs)
+        rows.append(row)
+    reference_auroc = next(row["ood_auroc"] for row in rows if row["method"] == reference)
+    for row in rows:
+        row["ood_gap"] = abs(row["ood_auroc"] - reference_auroc)
+    return rows
+
+
 def evaluate_command(args: argparse.Namespace) -> int:
     """``jaxunlearn evaluate``: every model next to the retrained one, with plots."""
     from jaxunlearn.config import to_dict
     from jaxunlearn.evaluate.suite import evaluate_models
+    from jaxunlearn.models import is_image_to_image
     from jaxunlearn.pipeline import load_trained
     from jaxunlearn.report import bar_chart, environment_info, roc_plot, write_table
     from jaxunlearn.report.records import EVALUATION_METRIC_DEFINITIONS, THRESHOLD_ATTACK
@@ -62,16 +116,26 @@ def evaluate_command(args: argparse.Namespace) -> int:
                                "log": log, **{k: record[k] for k in
                                               ("source", "reference", "public", "certificate")
                                               if k in record}})
-    rows = evaluate_models(setup.model_fns.apply, models, setup.splits)
-    rocs = attack_rocs(setup, models)
-    for row in rows:
-        roc = rocs[row["method"]]
-        row["attack_AUC"] = roc["auc"]
-        row["attack_TPR@1%"] = roc["tpr_at_fpr"]["0.01"]
-        row["attack_TPR@0.1%"] = roc["tpr_at_fpr"]["0.001"]
-        row["roc"] = roc
-    columns = ["method", "UA", "RA", "TA", "MIA", "agreement", "tv_forget", "gap", "attack_AUC",
-               "attack_TPR@1%", "forget_loss"]
+    image_to_image = is_image_to_image(setup.module)
+    if image_to_image:
+        rows = reconstruction_rows(setup, models)
+        rocs = {row["method"]: row["roc"] for row in rows}
+        columns, bars = RECONSTRUCTION_COLUMNS, ["forget_error", "retain_error", "ood_auroc",
+                                                 "attack_AUC"]
+        definitions, attack = RECONSTRUCTION_DEFINITIONS, "threshold on −reconstruction error"
+    else:
+        rows = evaluate_models(setup.model_fns.apply, models, setup.splits)
+        rocs = attack_rocs(setup, models)
+        for row in rows:
+            roc = rocs[row["method"]]
+            row["attack_AUC"] = roc["auc"]
+            row["attack_TPR@1%"] = roc["tpr_at_fpr"]["0.01"]
+            row["attack_TPR@0.1%"] = roc["tpr_at_fpr"]["0.001"]
+            row["roc"] = roc
+        columns = ["method", "UA", "RA", "TA", "MIA", "agreement", "tv_forget", "gap",
+                   "attack_AUC", "attack_TPR@1%", "forget_loss"]
+        bars = ["UA", "RA", "TA", "MIA", "attack_AUC"]
+        definitions, attack = EVALUATION_METRIC_DEFINITIONS, THRESHOLD_ATTACK
     metadata = {
         "experiment": "evaluate",
         "columns": columns,
@@ -82,15 +146,16 @@ def evaluate_command(args: argparse.Namespace) -> int:
         "config": to_dict(config), "retrained_config": to_dict(retrained_config),
         "overrides": list(args.overrides), "splits": setup.splits.summary(),
         "environment": environment_info(),
-        "metric_definitions": EVALUATION_METRIC_DEFINITIONS,
+        "metric_definitions": definitions,
+        "image_to_image": image_to_image,
     }
     paths = write_table(rows, columns, args.out, "evaluation", digits=3, metadata=metadata)
-    chart = bar_chart(rows, ["UA", "RA", "TA", "MIA", "attack_AUC"],
+    chart = bar_chart(rows, bars,
                       os.path.join(args.out, "evaluation.png"),
                       title="Unlearned vs retrained (dashed line = retrained model)")
     roc = roc_plot({name: rocs[name] for name in models},
                    os.path.join(args.out, "evaluation_roc.png"),
-                   title=f"MIA per model: {THRESHOLD_ATTACK}")
+                   title=f"MIA per model: {attack}")
     with open(paths["md"]) as handle:
         print(handle.read().rstrip())
     print(f"wrote {paths['md']}, {paths['csv']}, {paths['json']}, {chart}, {roc}")

@@ -87,3 +87,35 @@ def test_report_errors(tmp_path, capsys, make, args, message):
     assert main(["report", str(path), *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_evaluate_an_image_to_image_model(tmp_path, capsys):
+    # A digits autoencoder (3 epochs), its retrained reference and an i2i_decouple run:
+    # evaluate switches to the reconstruction metrics.
+    config = ROOT / "experiments" / "i2i" / "digits_autoencoder.py"
+    common = ["--config", str(config), "--set", "train.epochs=3", "--no-progress"]
+    assert main(["train", "--workdir", str(tmp_path / "original"), *common]) == 0
+    assert main(["train", "--workdir", str(tmp_path / "retrained"), "--subset", "retain",
+                 *common]) == 0
+    assert main(["unlearn", "--from", str(tmp_path / "original"), "--method", "i2i_decouple",
+                 "--steps", "6", "--hp", "decouple_steps=3",
+                 "--out", str(tmp_path / "decouple"), "--no-progress"]) == 0
+    out = tmp_path / "evaluation"
+    capsys.readouterr()
+    assert main(["evaluate", "--original", str(tmp_path / "original"), "--retrained",
+                 str(tmp_path / "retrained"), "--unlearned", str(tmp_path / "decouple"),
+                 "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert ("| method | forget_error | retain_error | test_error | ood_auroc | ood_gap | "
+            "to_retrain | attack_AUC | attack_TPR@1% |") in printed
+    payload = json.loads((out / "evaluation.json").read_text())
+    rows = {row["method"]: row for row in payload["rows"]}
+    assert set(rows) == {"original", "retrain", "i2i_decouple"}
+    assert payload["metadata"]["image_to_image"] is True
+    assert rows["retrain"]["ood_gap"] == 0.0 and rows["retrain"]["to_retrain"] == 0.0
+    for row in rows.values():
+        # the attack scores −error, so its AUC is the complement of the OOD AUROC
+        assert row["attack_AUC"] == pytest.approx(1.0 - row["ood_auroc"], abs=1e-9)
+        assert row["roc"]["num_members"] == 142  # digit 0 of the training split
+    assert rows["original"]["to_retrain"] > 0
+    assert (out / "evaluation_roc.png").read_bytes()[:4] == b"\x89PNG"
