@@ -38,6 +38,7 @@ BENCHMARKS = {
     "unlearn_vs_retrain": ("unlearn_vs_retrain.py", [],
                            ["--methods", "finetune", "--epochs", "1,2", "--repeats", "1",
                             "--train-epochs", "5"]),
+    "unlearn_many": ("unlearn_many.py", [], ["--small"]),
 }
 
 

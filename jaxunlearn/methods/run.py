@@ -53,6 +53,64 @@ def forget_classes(splits: Any) -> list[int]:
     return list(spec.get("forget_classes", [])) if spec.get("kind") == "classes" else []
 
 
+@dataclasses.dataclass
+class RunPlan:
+    """One unlearning run set up up to its loop (:func:`plan_run`).
+
+    Attributes:
+      prepared: what ``method.prepare`` returned.
+      variables: the variables the run starts from (``prepared.variables`` if it set them).
+      tx: the full Optax chain (optimizer, add-ons, the preparation's transforms).
+      microbatches: K of the add-ons that need gradient statistics (0: none).
+      num_forget: size of the forget stream (the preparation may replace the forget set).
+      total_steps / per_epoch: the run's length and the steps in one primary-stream epoch.
+    """
+
+    prepared: Prepared
+    variables: dict
+    tx: optax.GradientTransformation
+    microbatches: int
+    num_forget: int
+    total_steps: int
+    per_epoch: int
+
+
+def plan_run(model_fns: Any, variables: dict, splits: Any, method: Method, resolved: Sequence,
+             hyper: dict, key: int, steps: int | None, tx: optax.GradientTransformation | None,
+             module: Any, device_multiple: int) -> RunPlan:
+    """Prepare one run as :func:`unlearn` does, up to the loop: the method's ``prepare`` hook,
+    the add-ons, the forget batch size matched to the retain stream (rounded up to a multiple
+    of ``device_multiple`` × micro-batches; written into ``hyper``), the run's length and the
+    Optax chain. Shared by :func:`unlearn` and :func:`jaxunlearn.methods.unlearn_many`."""
+    prepared = (method.prepare(model_fns, variables, splits, hyper, key)
+                if method.prepare is not None else Prepared())
+    if prepared.variables is not None:
+        variables = prepared.variables
+    context = AddonContext(model_fns, variables, splits, hyper, key, module)
+    addon_transforms, microbatches = build_addons(resolved, context)
+    num_forget = (len(prepared.forget_labels) if prepared.forget_labels is not None
+                  else len(splits.forget_indices))
+    if not hyper["forget_batch_size"]:
+        hyper["forget_batch_size"] = _matching_batch_size(
+            num_forget, len(splits.retain_indices), hyper["batch_size"],
+            device_multiple * max(microbatches, 1))
+    if microbatches:
+        for name in ("batch_size", "forget_batch_size"):
+            if hyper[name] % microbatches:
+                raise ValueError(f"hyperparams: {name} must be divisible by {microbatches} for "
+                                 "add-ons that need gradient statistics")
+    primary_size = num_forget if method.primary == "forget" else len(splits.retain_indices)
+    primary_batch = hyper["forget_batch_size" if method.primary == "forget" else "batch_size"]
+    per_epoch = steps_per_epoch(primary_size, primary_batch)
+    total_steps = steps if steps is not None else hyper["epochs"] * per_epoch
+    if total_steps < 1:
+        raise ValueError(f"steps must be >= 1, got {total_steps}")
+    base = tx if tx is not None else method.optimizer(hyper, total_steps)
+    full_tx = optax.chain(base, *addon_transforms, *prepared.addons)
+    return RunPlan(prepared, variables, full_tx, microbatches, num_forget, total_steps,
+                   per_epoch)
+
+
 def unlearn(
     model_fns: Any,
     variables: dict,
@@ -113,38 +171,16 @@ def unlearn(
     started = time.perf_counter()
     if method.from_scratch:
         variables = model_fns.init(jax.random.key(key), np.asarray(splits.train.inputs[:1]))
-    prepared = (method.prepare(model_fns, variables, splits, hyper, key)
-                if method.prepare is not None else Prepared())
-    if prepared.variables is not None:
-        variables = prepared.variables
-    context = AddonContext(model_fns, variables, splits, hyper, key, module)
-    addon_transforms, microbatches = build_addons(resolved, context)
-    num_forget_examples = (len(prepared.forget_labels) if prepared.forget_labels is not None
-                           else len(splits.forget_indices))
-    if not hyper["forget_batch_size"]:
-        hyper["forget_batch_size"] = _matching_batch_size(
-            num_forget_examples, len(splits.retain_indices), hyper["batch_size"],
-            mesh.size * max(microbatches, 1))
-    if microbatches:
-        for name in ("batch_size", "forget_batch_size"):
-            if hyper[name] % microbatches:
-                raise ValueError(f"hyperparams: {name} must be divisible by {microbatches} for "
-                                 "add-ons that need gradient statistics")
-
+    plan = plan_run(model_fns, variables, splits, method, resolved, hyper, key, steps, tx,
+                    module, mesh.size)
+    prepared, variables, full_tx = plan.prepared, plan.variables, plan.tx
+    microbatches, total_steps, per_epoch = plan.microbatches, plan.total_steps, plan.per_epoch
     forget_inputs = (prepared.forget_inputs if prepared.forget_inputs is not None
                      else splits.forget_set.inputs)
     forget_labels = (prepared.forget_labels if prepared.forget_labels is not None
                      else splits.forget_set.labels)
     retain = splits.retain_set
     num_forget, num_retain = len(forget_labels), len(retain)
-    primary_size = num_forget if method.primary == "forget" else num_retain
-    primary_batch = hyper["forget_batch_size"] if method.primary == "forget" else hyper["batch_size"]
-    per_epoch = steps_per_epoch(primary_size, primary_batch)
-    total_steps = steps if steps is not None else hyper["epochs"] * per_epoch
-    if total_steps < 1:
-        raise ValueError(f"steps must be >= 1, got {total_steps}")
-    base = tx if tx is not None else method.optimizer(hyper, total_steps)
-    full_tx = optax.chain(base, *addon_transforms, *prepared.addons)
 
     state = create_train_state(variables, full_tx, key)
     signature = {"method": method.name, "hyper": hyper, "addons": [str(a) for a in resolved],

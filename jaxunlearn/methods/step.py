@@ -39,7 +39,7 @@ def _select(active: jax.Array, new: Any, old: Any) -> Any:
     return jax.tree_util.tree_map(lambda a, b: jnp.where(active > 0, a, b), new, old)
 
 
-def make_unlearn_step(
+def build_unlearn_step(
     method: Method,
     apply_fn: Callable,
     tx: optax.GradientTransformation,
@@ -52,18 +52,10 @@ def make_unlearn_step(
     augmentation: str | None = None,
     stats_microbatches: int = 0,
 ) -> Callable:
-    """Compile ``step(state, forget_order, retain_order, forget_inputs, forget_labels,
-    retain_inputs, retain_labels, aux) -> (state, metrics)`` for ``method``.
-
-    Args:
-      method: the :class:`Method` (its terms and schedule).
-      apply_fn: ``apply(variables, inputs, train, rng=None) -> (logits, new_mutable)``.
-      tx: the full Optax chain (add-ons and optimizer).
-      hyper: the method's hyperparameters (``batch_size`` for retain batches,
-        ``forget_batch_size`` for forget batches).
-      num_forget / num_retain: stream sizes; an epoch is one pass over the ``method.primary``
-        stream, the other stream cycles.
-      stats_microbatches: K > 1 computes ``forget_stats``/``retain_stats`` for the add-ons.
+    """The un-jitted ``step(state, forget_order, retain_order, forget_inputs, forget_labels,
+    retain_inputs, retain_labels, aux) -> (state, metrics)`` of ``method``, a pure function of one
+    model's state: :func:`make_unlearn_step` jits it, :func:`jaxunlearn.methods.unlearn_many`
+    vmaps it over a leading model axis first. Arguments are those of :func:`make_unlearn_step`.
     """
     forget_batch, retain_batch = hyper["forget_batch_size"], hyper["batch_size"]
     forget_per_epoch = steps_per_epoch(max(num_forget, 1), forget_batch)
@@ -120,4 +112,37 @@ def make_unlearn_step(
         new_state = TrainState(state.step + 1, params, model_state, opt_state, state.key)
         return new_state, metrics
 
+    return step
+
+
+def make_unlearn_step(
+    method: Method,
+    apply_fn: Callable,
+    tx: optax.GradientTransformation,
+    *,
+    hyper: dict,
+    num_forget: int,
+    num_retain: int,
+    num_classes: int,
+    mesh: Mesh,
+    augmentation: str | None = None,
+    stats_microbatches: int = 0,
+) -> Callable:
+    """Compile ``step(state, forget_order, retain_order, forget_inputs, forget_labels,
+    retain_inputs, retain_labels, aux) -> (state, metrics)`` for ``method``.
+
+    Args:
+      method: the :class:`Method` (its terms and schedule).
+      apply_fn: ``apply(variables, inputs, train, rng=None) -> (logits, new_mutable)``.
+      tx: the full Optax chain (add-ons and optimizer).
+      hyper: the method's hyperparameters (``batch_size`` for retain batches,
+        ``forget_batch_size`` for forget batches).
+      num_forget / num_retain: stream sizes; an epoch is one pass over the ``method.primary``
+        stream, the other stream cycles.
+      stats_microbatches: K > 1 computes ``forget_stats``/``retain_stats`` for the add-ons.
+    """
+    step = build_unlearn_step(
+        method, apply_fn, tx, hyper=hyper, num_forget=num_forget, num_retain=num_retain,
+        num_classes=num_classes, mesh=mesh, augmentation=augmentation,
+        stats_microbatches=stats_microbatches)
     return jax.jit(step, donate_argnums=(0,), out_shardings=(replicated(mesh), replicated(mesh)))

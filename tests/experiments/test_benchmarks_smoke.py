@@ -60,19 +60,22 @@ def test_shadow_models_smoke(tmp_path):
 def test_run_all_gathers_the_benchmarks(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "experiments/benchmarks/run_all.py"), "--small", "--only",
-         "shadow_models,unlearn_vs_retrain", "--out", str(tmp_path)],
+         "shadow_models,unlearn_vs_retrain,unlearn_many", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=600,
         env=dict(os.environ, JAX_PLATFORMS="cpu", JAXUNLEARN_NO_PROGRESS="1"),
     )
     assert result.returncode == 0, result.stderr
     combined = json.loads((tmp_path / "benchmarks.json").read_text())
-    assert set(combined["benchmarks"]) == {"shadow_models", "unlearn_vs_retrain"}
+    assert set(combined["benchmarks"]) == {"shadow_models", "unlearn_vs_retrain", "unlearn_many"}
     assert combined["failed"] == []
     rows = {row["method"]: row for row in combined["benchmarks"]["unlearn_vs_retrain"]["rows"]}
     assert rows["retrain"]["gap"] == 0.0 and rows["retrain"]["fraction_of_retrain"] == 1.0
     assert rows["finetune"]["seconds"] > 0 and rows["finetune"]["epochs"] in (1, 2)
     markdown = (tmp_path / "benchmarks.md").read_text()
     assert "## shadow_models" in markdown and "## unlearn_vs_retrain" in markdown
+    paths = {row["method"] + "/" + row["path"]
+             for row in combined["benchmarks"]["unlearn_many"]["rows"]}
+    assert {"finetune/sequential", "finetune/vmapped"} <= paths
 
 
 def test_run_all_rejects_unknown_benchmarks(tmp_path):

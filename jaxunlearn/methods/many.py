@@ -1,0 +1,367 @@
+"""``unlearn_many()``: unlearn M models stacked on a leading model axis in one compiled program.
+
+Multi-seed comparisons and U-LiRA's unlearned shadow pools (Hayes et al., SaTML 2025, §4) run the
+same unlearning recipe on M models. :func:`unlearn_many` runs them together: model ``m`` gets
+exactly what ``unlearn(model_fns, unstack_model(stacked_variables, m), splits, method,
+key=keys[m], ...)`` would do, and the M runs share one jitted step, the step of
+:func:`~jaxunlearn.methods.step.build_unlearn_step` ``jax.vmap``-ed over the model axis, in the
+style of :func:`~jaxunlearn.evaluate.train_many`.
+
+What is per model and what is shared:
+
+- **host side, per model** (as in :func:`~jaxunlearn.methods.unlearn`): ``method.prepare`` with
+  the model's variables and key, the add-ons built from that model's context, the forget batch
+  size matched to the retain stream, the Optax chain, the initial ``TrainState``, and each
+  stream's epoch orders (``epoch_order`` of the model's own stream keys);
+- **vmapped** (leading axis M): the train state (params, mutable collections, optimizer and
+  add-on state, run key), the forget and retain orders, and what ``prepare`` returned: ``aux``
+  (e.g. SCRUB's teacher, TRW's targets), ``forget_inputs`` / ``forget_labels`` (RL's drawn
+  labels) when the method replaces them, and ``variables``;
+- **shared** (``in_axes=None``): the retain inputs and labels, the forget set when ``prepare``
+  does not replace it, the hyperparameters and the program itself.
+
+Add-ons that close over per-model arrays (SalUn's saliency mask, the ``salun_mask`` add-on, both
+:func:`~jaxunlearn.transforms.static_mask` of the model's own gradient) cannot be one Python
+object for all models. Each model's chain update is traced to a jaxpr; if the M programs are the
+same up to their array constants, the constants that differ travel in the vmapped optimizer state
+(:class:`PerModelConstantsState`) and one update evaluates the common jaxpr. Chains whose programs
+differ (a transform closing over a per-model Python number) are not vmapped.
+
+Not vmapped (``sequential_fallback=True`` loops over :func:`~jaxunlearn.methods.unlearn`,
+otherwise a ``ValueError`` names the cause): methods with their own program (``Method.run``, e.g.
+``alu``), ``from_scratch`` methods (``retrain``), ``workdir`` checkpointing, and, found after
+``prepare`` has run, per-model preparations whose shapes or hyperparameters differ (AMUN's
+adversarial examples: their number varies per model) or chains whose programs differ. The
+vmapped path runs on one device (the first of ``jax.devices()``); hyperparameters (the matched
+forget batch size) follow the default mesh of :func:`~jaxunlearn.methods.unlearn` so that each
+model's recipe is the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxunlearn.evaluate.shadows import num_models
+from jaxunlearn.evaluate.ulira_audit import stack_models, unstack_model
+from jaxunlearn.methods.addons import resolve_addons
+from jaxunlearn.methods.base import Method, get_method
+from jaxunlearn.methods.per_model_tx import (
+    PerModelConstantsState,
+    _NotVmappable,
+    _per_model_or_shared,
+    _shared_transform,
+    _stack,
+)
+from jaxunlearn.methods.run import UnlearnResult, _stream_key, forget_classes, plan_run, unlearn
+from jaxunlearn.methods.step import build_unlearn_step
+from jaxunlearn.train.progress import progress_bar
+from jaxunlearn.train.sharding import check_divisible, make_mesh, replicate, replicated
+from jaxunlearn.train.steps import create_train_state, epoch_order, state_variables, steps_per_epoch
+
+__all__ = ["PerModelConstantsState", "UnlearnManyResult", "can_vmap", "unlearn_many",
+           "vmap_unsupported_reason"]
+
+
+@dataclasses.dataclass
+class UnlearnManyResult:
+    """What :func:`unlearn_many` returns: stacked variables, one log per model.
+
+    Indexing gives model ``m`` as an :class:`~jaxunlearn.methods.UnlearnResult`
+    (``result[m].variables``, ``result[m].log``); ``len(result)`` is M and iterating yields the
+    M results in order, so the result reads as a list while ``variables`` stays stacked for
+    :func:`~jaxunlearn.evaluate.model_outputs` and :func:`~jaxunlearn.evaluate.ulira_models`.
+
+    Attributes:
+      variables: the unlearned variables, every leaf with a leading model axis of size M.
+      logs: model ``m``'s log: what :func:`~jaxunlearn.methods.unlearn` records, plus
+        ``"vmapped"`` (whether the models ran in one program), ``"num_models"`` and
+        ``"model_index"``; ``"seconds"`` is the wall time of all M models together when vmapped.
+    """
+
+    variables: Any
+    logs: list[dict]
+
+    def __len__(self) -> int:
+        return len(self.logs)
+
+    def __getitem__(self, index: int) -> UnlearnResult:
+        return UnlearnResult(unstack_model(self.variables, index), self.logs[index])
+
+    def __iter__(self):
+        return (self[index] for index in range(len(self)))
+
+
+def vmap_unsupported_reason(method: str | Method, addons: Sequence[Any] = (), *,
+                            module: Any = None, workdir: str | None = None) -> str | None:
+    """Why :func:`unlearn_many` cannot vmap ``method`` with ``addons`` (``None`` if it can).
+
+    The static check: it does not see what ``method.prepare`` will return, so a run may still
+    fall back when the models' preparations do not stack (see the module docstring). Unknown or
+    ill-fitting add-ons raise as in :func:`~jaxunlearn.methods.unlearn`.
+    """
+    method = get_method(method)
+    if getattr(method, "run", None) is not None:
+        return f"method {method.name!r} runs its own program (Method.run)"
+    if method.from_scratch:
+        return f"method {method.name!r} re-initialises the model (from_scratch)"
+    if workdir is not None:
+        return "workdir: checkpointing runs the models one by one"
+    resolve_addons(addons, method, module)
+    return None
+
+
+def can_vmap(method: str | Method, addons: Sequence[Any] = (), *, module: Any = None,
+             workdir: str | None = None) -> bool:
+    """Whether :func:`unlearn_many` vmaps ``method`` with ``addons``: every generic-step method
+    (not ``from_scratch``, no ``Method.run``) with any registered add-on, without ``workdir``.
+    See :func:`vmap_unsupported_reason` for the cause and its limits."""
+    return vmap_unsupported_reason(method, addons, module=module, workdir=workdir) is None
+
+
+def _check_keys(keys: Any, count: int) -> list[int]:
+    if isinstance(keys, (str, bytes)) or np.ndim(keys) != 1:
+        raise ValueError(f"keys: expected a sequence of {count} int seeds (one per model), "
+                         f"got {keys!r}")
+    keys = list(keys)
+    if len(keys) != count:
+        raise ValueError(f"keys: got {len(keys)} seeds for {count} stacked models; pass one per "
+                         "model")
+    for key in keys:
+        if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer)) or key < 0:
+            raise ValueError(f"keys: every seed must be an int >= 0, got {key!r}")
+    return [int(key) for key in keys]
+
+
+@dataclasses.dataclass
+class _ModelPlan:
+    """One model's run as :func:`unlearn` sets it up, before the loop."""
+
+    hyper: dict
+    tx: optax.GradientTransformation
+    state: Any
+    forget_inputs: Any  # None: the splits' forget set
+    forget_labels: Any
+    aux: Any
+    log: dict
+    microbatches: int
+    num_forget: int
+    total_steps: int
+    per_epoch: int
+
+
+def _plan_model(model_fns, variables, splits, method, resolved, hyper, key, steps, tx, module,
+                device_count) -> _ModelPlan:
+    plan = plan_run(model_fns, variables, splits, method, resolved, hyper, key, steps, tx,
+                    module, device_count)
+    prepared = plan.prepared
+    return _ModelPlan(hyper, plan.tx, create_train_state(plan.variables, plan.tx, key),
+                      prepared.forget_inputs, prepared.forget_labels, prepared.aux, prepared.log,
+                      plan.microbatches, plan.num_forget, plan.total_steps, plan.per_epoch)
+
+
+def _sequential(model_fns, stacked_variables, splits, method, keys, reason, *, workdir,
+                **options) -> UnlearnManyResult:
+    results = []
+    for index, key in enumerate(keys):
+        result = unlearn(model_fns, unstack_model(stacked_variables, index), splits, method,
+                         key=key, workdir=None if workdir is None else f"{workdir}/model_{index}",
+                         **options)
+        result.log.update(vmapped=False, vmap_fallback_reason=reason, num_models=len(keys),
+                          model_index=index)
+        results.append(result)
+    return UnlearnManyResult(stack_models([r.variables for r in results]),
+                             [r.log for r in results])
+
+
+def unlearn_many(
+    model_fns: Any,
+    stacked_variables: Any,
+    splits: Any,
+    method: str | Method,
+    *,
+    keys: Sequence[int],
+    steps: int | None = None,
+    epochs: int | None = None,
+    tx: optax.GradientTransformation | None = None,
+    addons: Sequence[Any] = (),
+    hyperparams: dict | None = None,
+    module: Any = None,
+    progress: bool = True,
+    workdir: str | None = None,
+    callbacks: Sequence[Callable[[int, dict], None]] = (),
+    sequential_fallback: bool = True,
+) -> UnlearnManyResult:
+    """Unlearn ``splits.forget_set`` from M stacked models with one vmapped, jitted step.
+
+    Model ``m`` follows :func:`~jaxunlearn.methods.unlearn` with ``key=keys[m]`` exactly (same
+    preparation, data orders, optimizer and add-on chain), up to floating-point reassociation
+    of the batched computation; the module docstring says what is vmapped and what falls back.
+
+    Args:
+      model_fns: ``ModelFns`` (``init``, ``apply``), shared by the models.
+      stacked_variables: the M original models' variables, every leaf with a leading model
+        axis (e.g. from :func:`~jaxunlearn.evaluate.train_many` or
+        :func:`~jaxunlearn.evaluate.stack_models`).
+      splits: :class:`jaxunlearn.data.Splits`, shared.
+      method: a registered name or a :class:`~jaxunlearn.methods.Method`.
+      keys: M int seeds, ``keys[m]`` the ``key`` of model ``m``'s run.
+      steps / epochs / tx / addons / hyperparams / module: as in
+        :func:`~jaxunlearn.methods.unlearn`, the same for every model.
+      progress: show one progress bar for the M models.
+      workdir: checkpoint each model under ``workdir/model_{m}`` (runs them one by one).
+      callbacks: ``callback(step, metrics)`` after every step, ``metrics`` holding one value
+        per model (shape ``(M,)``); when the models run one by one, each run calls them with
+        its own scalar metrics.
+      sequential_fallback: when the models cannot be vmapped, run them one by one with
+        :func:`~jaxunlearn.methods.unlearn` (``True``) or raise a ``ValueError`` (``False``).
+
+    Returns:
+      :class:`UnlearnManyResult` (stacked variables, M logs, each with ``"vmapped"``).
+
+    Raises:
+      ValueError: stacked leaves without a common leading axis (``stacked_variables``), not one
+        seed per model (``keys``), an empty forget set, and whatever
+        :func:`~jaxunlearn.methods.unlearn` rejects, before anything compiles.
+    """
+    method = get_method(method)
+    count = num_models(stacked_variables)
+    if not isinstance(stacked_variables, dict) or "params" not in stacked_variables:
+        raise ValueError("stacked_variables: expected a dict with a 'params' collection")
+    keys = _check_keys(keys, count)
+    if len(splits.forget_indices) == 0:
+        raise ValueError("splits: the forget set is empty")
+    if method.class_unlearning and not forget_classes(splits):
+        raise ValueError(
+            f"method {method.name!r} unlearns whole classes; make the splits with forget_classes=")
+    options = dict(steps=steps, epochs=epochs, tx=tx, addons=addons, hyperparams=hyperparams,
+                   module=module, progress=progress, callbacks=callbacks)
+
+    def not_vmapped(reason: str) -> UnlearnManyResult:
+        if not sequential_fallback:
+            raise ValueError(f"unlearn_many cannot vmap this run: {reason} "
+                             "(pass sequential_fallback=True to run the models one by one)")
+        return _sequential(model_fns, stacked_variables, splits, method, keys, reason,
+                           workdir=workdir, **options)
+
+    reason = vmap_unsupported_reason(method, addons, module=module, workdir=workdir)
+    if reason is not None:
+        return not_vmapped(reason)
+    hyper = method.hyperparameters(hyperparams)
+    if epochs is not None:
+        hyper["epochs"] = int(epochs)
+    resolved = resolve_addons(addons, method, module)
+    default_mesh = make_mesh()  # unlearn()'s mesh: the recipe (batch rounding) follows it
+    check_divisible(hyper["batch_size"], default_mesh, "hyperparams.batch_size")
+    if hyper["forget_batch_size"]:
+        check_divisible(hyper["forget_batch_size"], default_mesh, "hyperparams.forget_batch_size")
+
+    started = time.perf_counter()
+    plans = [_plan_model(model_fns, unstack_model(stacked_variables, index), splits, method,
+                         resolved, dict(hyper), key, steps, tx, module, default_mesh.size)
+             for index, key in enumerate(keys)]
+    first = plans[0]
+    hyper, num_forget, total_steps, per_epoch = (first.hyper, first.num_forget, first.total_steps,
+                                                 first.per_epoch)
+    forget_set, retain = splits.forget_set, splits.retain_set
+    num_retain = len(retain)
+    mesh = make_mesh(jax.devices()[:1])
+    augmentation = splits.train.augmentation if hyper.get("augment", True) else None
+
+    def step_builder(step_tx):
+        return build_unlearn_step(
+            method, model_fns.apply, step_tx, hyper=hyper, num_forget=num_forget,
+            num_retain=num_retain, num_classes=splits.train.num_classes, mesh=mesh,
+            augmentation=augmentation, stats_microbatches=first.microbatches)
+
+    forget_keys = [_stream_key(plan.state.key, 1) for plan in plans]
+    retain_keys = [_stream_key(plan.state.key, 2) for plan in plans]
+
+    def orders(stream_keys, size, batch_size, epoch):
+        return jnp.stack([epoch_order(key, epoch, max(size, 1), batch_size)
+                          for key in stream_keys])
+
+    try:
+        if any(plan.hyper != hyper or plan.num_forget != num_forget for plan in plans[1:]):
+            raise _NotVmappable("the models' hyperparameters or forget-set sizes differ after "
+                                "prepare")
+        forget_inputs, forget_axis = _per_model_or_shared(
+            [plan.forget_inputs for plan in plans], forget_set.inputs, "forget_inputs")
+        forget_labels, labels_axis = _per_model_or_shared(
+            [plan.forget_labels for plan in plans], forget_set.labels, "forget_labels")
+        aux = _stack([plan.aux for plan in plans], "prepare's aux")
+        first_arguments = (first.state, orders(forget_keys[:1], num_forget,
+                                               hyper["forget_batch_size"], 0)[0],
+                           orders(retain_keys[:1], num_retain, hyper["batch_size"], 0)[0],
+                           jnp.asarray(first.forget_inputs if first.forget_inputs is not None
+                                       else forget_set.inputs),
+                           jnp.asarray(first.forget_labels if first.forget_labels is not None
+                                       else forget_set.labels, jnp.int32),
+                           jnp.asarray(retain.inputs), jnp.asarray(retain.labels), first.aux)
+        step_tx, opt_state = _shared_transform([plan.tx for plan in plans],
+                                               [plan.state.opt_state for plan in plans],
+                                               step_builder, first_arguments)
+        states = _stack([plan.state._replace(opt_state=None) for plan in plans], "the state")
+    except _NotVmappable as error:
+        return not_vmapped(str(error))
+
+    state = jax.tree.map(lambda leaf: leaf.copy(),
+                         replicate(states._replace(opt_state=opt_state), mesh))
+    arrays = replicate((jnp.asarray(forget_inputs), jnp.asarray(forget_labels, jnp.int32),
+                        jnp.asarray(retain.inputs), jnp.asarray(retain.labels), aux), mesh)
+    step_fn = jax.jit(
+        jax.vmap(step_builder(step_tx), in_axes=(0, 0, 0, forget_axis, labels_axis, None, None, 0)),
+        donate_argnums=(0,), out_shardings=(replicated(mesh), replicated(mesh)))
+
+    forget_epoch_steps = steps_per_epoch(max(num_forget, 1), hyper["forget_batch_size"])
+    retain_epoch_steps = steps_per_epoch(max(num_retain, 1), hyper["batch_size"])
+    cached: dict[str, tuple[int, Any]] = {}
+
+    def order(stream, stream_keys, size, batch_size, epoch):
+        if cached.get(stream, (-1, None))[0] != epoch:
+            cached[stream] = (epoch, orders(stream_keys, size, batch_size, epoch))
+        return cached[stream][1]
+
+    histories: list[list[dict]] = [[] for _ in plans]
+    sums, steps_summed = None, 0
+    bar = progress_bar(total_steps, f"{method.name} x{count}", enabled=progress)
+    try:
+        for step in range(total_steps):
+            forget_order = order("forget", forget_keys, num_forget, hyper["forget_batch_size"],
+                                 step // forget_epoch_steps)
+            retain_order = order("retain", retain_keys, num_retain, hyper["batch_size"],
+                                 step // retain_epoch_steps)
+            state, metrics = step_fn(state, forget_order, retain_order, *arrays)
+            sums = metrics if sums is None else jax.tree.map(jnp.add, sums, metrics)
+            steps_summed += 1
+            for callback in callbacks:
+                callback(step + 1, metrics)
+            bar.update(1)
+            done = step + 1
+            if done % per_epoch == 0 or done == total_steps:
+                host = {name: np.asarray(value) for name, value in sums.items()}
+                for index, history in enumerate(histories):
+                    history.append({"epoch": -(-done // per_epoch), "step": done,
+                                    **{name: float(value[index]) / steps_summed
+                                       for name, value in host.items()}})
+                sums, steps_summed = None, 0
+                if not bar.disable:  # the mean over the models
+                    bar.set_postfix({name: f"{np.mean([h[-1][name] for h in histories]):.4f}"
+                                     for name in host if name.endswith("loss")})
+        jax.block_until_ready(state)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - started
+    logs = [{"method": method.name, "hyperparams": dict(hyper),
+             "addons": [str(a) for a in resolved], "steps": total_steps,
+             "steps_per_epoch": per_epoch, "seconds": seconds, "history": history,
+             "resumed_from": None, "key": key, **plan.log, "vmapped": True, "num_models": count,
+             "model_index": index}
+            for index, (key, plan, history) in enumerate(zip(keys, plans, histories))]
+    return UnlearnManyResult(state_variables(state), logs)
