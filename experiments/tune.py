@@ -98,7 +98,7 @@ def main(argv=None) -> int:
         if row["method"] not in grid:
             continue
         method, hyper = grid[row["method"]]
-        rows.append({"method": method, "learning_rate": hyper["learning_rate"],
+        rows.append({"method": method, "learning_rate": f"{hyper['learning_rate']:g}",
                      "epochs": hyper["epochs"], **{k: row[k] for k in ("UA", "RA", "TA", "MIA",
                                                                          "gap")}})
         if not np.isfinite(row["gap"]):  # diverged

@@ -81,5 +81,5 @@ def test_tune_keeps_the_smallest_gap_per_method_and_writes_it(tmp_path):
     for method in ("gradient_ascent", "finetune"):
         candidates = [row for row in rows if row["method"] == method]
         best = min(candidates, key=lambda row: row["gap"])
-        assert chosen["methods"][method]["learning_rate"] == best["learning_rate"]
+        assert chosen["methods"][method]["learning_rate"] == float(best["learning_rate"])
         assert chosen["provenance"][method]["selection_seed"] == 100
