@@ -9,8 +9,11 @@ model. Rows are aggregated over seeds as mean and sample standard deviation.
 
 When the model is small and the original recipe is plain (no spectral clipping), the originals and
 the retrained references of all seeds are trained vmapped, in one compiled program each
-(:func:`~jaxunlearn.evaluate.train_many`); otherwise one seed at a time with
-:func:`~jaxunlearn.train.train`.
+(:func:`~jaxunlearn.evaluate.train_many`), and every variant whose method and add-ons allow it
+unlearns all seeds' originals in one vmapped program too
+(:func:`~jaxunlearn.methods.unlearn_many`, each seed the run, to float rounding, that
+:func:`~jaxunlearn.methods.unlearn` would make with key = the seed); otherwise one seed at a time
+with :func:`~jaxunlearn.train.train` and :func:`~jaxunlearn.methods.unlearn`.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from jaxunlearn.evaluate import evaluate_models
 from jaxunlearn.evaluate.class_metrics import mia_nn, nearest_classes
 from jaxunlearn.evaluate.signals import softmax
 from jaxunlearn.evaluate.ulira_audit import train_original_and_retrained, unstack_model
-from jaxunlearn.methods import ADDONS, get_method, unlearn
+from jaxunlearn.methods import ADDONS, can_vmap, get_method, unlearn, unlearn_many
 from jaxunlearn.methods.run import forget_classes
 from jaxunlearn.pipeline import init_variables, prepare
 from jaxunlearn.report import bar_chart, write_table
@@ -150,7 +153,8 @@ def _check_variants(variants: Sequence[Variant], class_unlearning: bool) -> None
 
 
 def _originals(setup, config: TrainConfig, seeds: Sequence[int], progress: bool):
-    """Per seed: the original (on D) and the retrained reference (on D_r) variables."""
+    """Per seed: the original (on D) and the retrained reference (on D_r) variables, plus the
+    originals stacked on a model axis when they were trained vmapped (else ``None``)."""
     splits, fns = setup.splits, setup.model_fns
     num_params = sum(np.size(leaf) for leaf in jax.tree.leaves(init_variables(setup, 0)))
     plain = not config.spectral_max_norm
@@ -158,8 +162,8 @@ def _originals(setup, config: TrainConfig, seeds: Sequence[int], progress: bool)
         originals, retrains = train_original_and_retrained(
             fns, splits, config, original_seeds=seeds,
             retrain_seeds=[seed + 10_000 for seed in seeds])
-        return [(unstack_model(originals, i), unstack_model(retrains, i))
-                for i in range(len(seeds))], "vmapped (train_many)"
+        return ([(unstack_model(originals, i), unstack_model(retrains, i))
+                 for i in range(len(seeds))], originals, "vmapped (train_many)")
     pairs = []
     for seed in seeds:
         seeded = dataclasses.replace(config, seed=seed)
@@ -170,7 +174,37 @@ def _originals(setup, config: TrainConfig, seeds: Sequence[int], progress: bool)
                           dataclasses.replace(seeded, spectral_max_norm=0.0), progress=progress,
                           description=f"retrain seed {seed}").variables
         pairs.append((original, retrained))
-    return pairs, "sequential (train)"
+    return pairs, None, "sequential (train)"
+
+
+def _unlearn_variant(setup, variant: Variant, pairs, stacked, seeds, progress, echo):
+    """Every seed's unlearned variables and seconds for ``variant``: one vmapped program over
+    the stacked originals when the method and add-ons allow it (:func:`unlearn_many`; each
+    seed's seconds are then the shared run's time divided by the number of seeds), else one
+    :func:`unlearn` per seed. Returns ``(variables per seed, seconds per seed, vmapped)``."""
+    splits = setup.splits
+    if stacked is not None and can_vmap(variant.method, variant.addons, module=setup.module):
+        started = time.perf_counter()
+        result = unlearn_many(setup.model_fns, stacked, splits, variant.method,
+                              keys=list(seeds), addons=variant.addons,
+                              hyperparams=variant.hyperparams, module=setup.module,
+                              progress=progress)
+        seconds = (time.perf_counter() - started) / len(seeds)
+        vmapped = bool(result.logs[0].get("vmapped"))
+        echo(f"{variant.label}: {len(seeds)} seed(s) "
+             f"{'vmapped' if vmapped else 'in sequence'} in {seconds * len(seeds):.1f} s")
+        return ([unstack_model(result.variables, i) for i in range(len(seeds))],
+                [seconds] * len(seeds), vmapped)
+    variables, seconds = [], []
+    for seed, (original, _) in zip(seeds, pairs):
+        started = time.perf_counter()
+        result = unlearn(setup.model_fns, original, splits, variant.method,
+                         addons=variant.addons, hyperparams=variant.hyperparams, key=seed,
+                         module=setup.module, progress=progress)
+        seconds.append(time.perf_counter() - started)
+        variables.append(result.variables)
+        echo(f"seed {seed}: {variant.label} in {seconds[-1]:.1f} s")
+    return variables, seconds, False
 
 
 def _class_attack(apply_fn, models: dict, splits, reference: str) -> dict[str, float]:
@@ -253,21 +287,20 @@ def compare_methods(
     class_unlearning = bool(forget_classes(splits))
     _check_variants(variants, class_unlearning)
     started = time.perf_counter()
-    pairs, how = _originals(setup, experiment.train, seeds, progress)
+    pairs, stacked, how = _originals(setup, experiment.train, seeds, progress)
     originals_seconds = time.perf_counter() - started
     echo(f"originals and references of {len(seeds)} seed(s): {how}, {originals_seconds:.1f} s")
+    unlearned, vmapped = {}, {}
+    for variant in variants:
+        variables, times, vmapped[variant.label] = _unlearn_variant(
+            setup, variant, pairs, stacked, seeds, progress, echo)
+        unlearned[variant.label] = (variables, times)
     per_seed = []
-    for seed, (original, retrained) in zip(seeds, pairs):
+    for index, (seed, (original, retrained)) in enumerate(zip(seeds, pairs)):
         models = {"original": original, "retrain": retrained}
         seconds = {"original": float("nan"), "retrain": float("nan")}
-        for variant in variants:
-            run_started = time.perf_counter()
-            result = unlearn(setup.model_fns, original, splits, variant.method,
-                             addons=variant.addons, hyperparams=variant.hyperparams, key=seed,
-                             module=setup.module, progress=progress)
-            seconds[variant.label] = time.perf_counter() - run_started
-            models[variant.label] = result.variables
-            echo(f"seed {seed}: {variant.label} in {seconds[variant.label]:.1f} s")
+        for label, (variables, times) in unlearned.items():
+            models[label], seconds[label] = variables[index], times[index]
         rows = evaluate_models(setup.model_fns.apply, models, splits, reference="retrain")
         attack = _class_attack(setup.model_fns.apply, models, splits, "retrain") \
             if class_unlearning else {}
@@ -283,6 +316,7 @@ def compare_methods(
     metrics = ["UA", "RA", "TA", "MIA", "forget_auc", "agreement", "tv_forget", "forget_loss",
                "gap", "seconds"] + (["MIA-NN", "MIA-NN_gap"] if class_unlearning else [])
     record = {"seeds": seeds, "originals": how, "originals_seconds": originals_seconds,
+              "unlearning_vmapped": vmapped,
               "variants": [dataclasses.asdict(variant) | {"label": variant.label}
                            for variant in variants],
               "class_unlearning": class_unlearning, "splits": splits.summary(),

@@ -17,13 +17,8 @@ import jax
 
 from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
 from jaxunlearn.evaluate import evaluate_models
-from jaxunlearn.evaluate.ulira_audit import (
-    stack_models,
-    train_original_and_retrained,
-    ulira_models,
-    unstack_model,
-)
-from jaxunlearn.methods import ADDONS, get_method, unlearn
+from jaxunlearn.evaluate.ulira_audit import train_original_and_retrained, ulira_models
+from jaxunlearn.methods import ADDONS, get_method, unlearn, unlearn_many
 from jaxunlearn.pipeline import config_record, init_variables, prepare, timed
 from jaxunlearn.report import bar_chart, environment_info, write_table
 from jaxunlearn.train import train
@@ -79,9 +74,10 @@ class QuickstartConfig:
 
 
 def _ulira_column(config, setup, runs) -> dict[str, dict]:
-    """U-LiRA of every run: M vmapped originals (on D), each unlearned by the run's method,
-    against M vmapped retrains (on D_r); "retrain" plays M further retrains against them (exact
-    retraining, ≈ 50%), "original" the originals themselves (a no-op, ≈ 100%)."""
+    """U-LiRA of every run: M vmapped originals (on D), all unlearned by the run's method in one
+    vmapped program (:func:`~jaxunlearn.methods.unlearn_many`), against M vmapped retrains (on
+    D_r); "retrain" plays M further retrains against them (exact retraining, ≈ 50%), "original"
+    the originals themselves (a no-op, ≈ 100%)."""
     splits, fns, train_config = setup.splits, setup.model_fns, config.experiment.train
     size = config.ulira_models
     originals, retrains = train_original_and_retrained(
@@ -90,11 +86,11 @@ def _ulira_column(config, setup, runs) -> dict[str, dict]:
     never_saw = jax.tree.map(lambda leaf: leaf[:size], retrains)
     pools = {"original": originals, "retrain": jax.tree.map(lambda leaf: leaf[size:], retrains)}
     for name, (method, addon, hyperparams) in runs.items():
-        pools[name] = stack_models([
-            unlearn(fns, unstack_model(originals, m), splits, method,
-                    addons=(addon,) if addon else (), hyperparams=hyperparams,
-                    key=train_config.seed + m, progress=False).variables
-            for m in range(size)])
+        # one vmapped program per method (each model as its own unlearn() run would be)
+        pools[name] = unlearn_many(fns, originals, splits, method,
+                                   keys=[train_config.seed + m for m in range(size)],
+                                   addons=(addon,) if addon else (), hyperparams=hyperparams,
+                                   module=setup.module, progress=False).variables
     return {name: ulira_models(fns.apply, pool, never_saw, splits.forget_set, key=0,
                                fix_variance=True)
             for name, pool in pools.items()}

@@ -51,6 +51,29 @@ def test_every_seed_evaluates_every_model(two_seeds):
     assert math.isclose(finetune["forget_loss_mean"], np.mean(losses), rel_tol=1e-9)
 
 
+def test_vmapped_unlearning_matches_one_unlearn_run_per_seed(two_seeds):
+    from jaxunlearn.evaluate import evaluate_splits
+    from jaxunlearn.evaluate.ulira_audit import train_original_and_retrained, unstack_model
+    from jaxunlearn.methods import unlearn
+    from jaxunlearn.pipeline import prepare
+
+    per_seed, _, record = two_seeds
+    assert record["unlearning_vmapped"] == {"finetune": True}
+    experiment = _experiment()
+    setup = prepare(experiment)
+    originals, _ = train_original_and_retrained(
+        setup.model_fns, setup.splits, experiment.train, original_seeds=[0, 1],
+        retrain_seeds=[10_000, 10_001])
+    for seed in (0, 1):
+        alone = unlearn(setup.model_fns, unstack_model(originals, seed), setup.splits,
+                        "finetune", hyperparams={"epochs": 1, "batch_size": 64}, key=seed,
+                        progress=False)
+        expected = evaluate_splits(setup.model_fns.apply, alone.variables, setup.splits)
+        row = next(r for r in per_seed if r["seed"] == seed and r["method"] == "finetune")
+        assert row["forget_loss"] == pytest.approx(expected["forget_loss"], rel=1e-4)
+        assert row["TA"] == pytest.approx(100 * expected["test_accuracy"], abs=1e-9)
+
+
 @pytest.mark.slow
 def test_the_same_seeds_give_the_same_numbers(two_seeds):
     per_seed, _, _ = two_seeds
