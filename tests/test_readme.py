@@ -22,6 +22,8 @@ def test_readme_python_example_runs_and_forgets_the_class():
     assert result.log["method"] == "trw" and result.log["addons"] == ["('and_mask', {})"]
     assert original_ua < 5.0        # the original model classifies its training 3s
     assert unlearned_ua > 50.0      # after gradient ascent most 3s are misclassified
+    many = namespace["many"]
+    assert len(many) == 2 and many[0].log["vmapped"] is True
 
 
 def test_readme_commands_match_ci():
