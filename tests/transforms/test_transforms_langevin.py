@@ -30,6 +30,17 @@ def test_noise_mean_and_variance_match_two_step_sigma_squared():
     assert abs(correlation) < 4 / np.sqrt(draws.shape[1])
 
 
+def test_leaves_of_one_shape_get_independent_noise_in_their_own_dtype():
+    params = {"a": jnp.zeros((100, 40)), "b": jnp.zeros((100, 40)),
+              "c": jnp.zeros((3,), jnp.bfloat16)}
+    tx = add_langevin_noise(0.5, 1.0, key=3)
+    noise, _ = tx.update(params, tx.init(params), params)
+    a, b = np.ravel(noise["a"]), np.ravel(noise["b"])
+    assert abs(np.corrcoef(a, b)[0, 1]) < 4 / np.sqrt(a.size)  # not the same slice twice
+    assert abs(a.var() - 1.0) < 4 * np.sqrt(2 / a.size) and abs(b.var() - 1.0) < 4 * np.sqrt(2 / b.size)
+    assert noise["c"].dtype == jnp.bfloat16 and np.all(np.asarray(noise["c"], np.float32) != 0)
+
+
 def test_noise_is_added_to_the_update_and_reproducible():
     params = {"w": jnp.zeros(5)}
     updates = {"w": jnp.arange(5.0)}
