@@ -59,7 +59,15 @@ from jaxunlearn.methods.per_model_tx import (
     _shared_transform,
     _stack,
 )
-from jaxunlearn.methods.run import UnlearnResult, _stream_key, forget_classes, plan_run, unlearn
+from jaxunlearn.methods.run import (
+    StreamOrders,
+    UnlearnResult,
+    _stream_key,
+    forget_classes,
+    plan_run,
+    run_steps,
+    unlearn,
+)
 from jaxunlearn.methods.step import build_unlearn_step
 from jaxunlearn.train.progress import progress_bar
 from jaxunlearn.train.sharding import check_divisible, make_mesh, replicate, replicated
@@ -319,42 +327,27 @@ def unlearn_many(
         jax.vmap(step_builder(step_tx), in_axes=(0, 0, 0, forget_axis, labels_axis, None, None, 0)),
         donate_argnums=(0,), out_shardings=(replicated(mesh), replicated(mesh)))
 
-    forget_epoch_steps = steps_per_epoch(max(num_forget, 1), hyper["forget_batch_size"])
-    retain_epoch_steps = steps_per_epoch(max(num_retain, 1), hyper["batch_size"])
-    cached: dict[str, tuple[int, Any]] = {}
-
-    def order(stream, stream_keys, size, batch_size, epoch):
-        if cached.get(stream, (-1, None))[0] != epoch:
-            cached[stream] = (epoch, orders(stream_keys, size, batch_size, epoch))
-        return cached[stream][1]
-
     histories: list[list[dict]] = [[] for _ in plans]
-    sums, steps_summed = None, 0
+
+    def on_epoch(done, state, sums, steps_summed):
+        host = {name: np.asarray(value) for name, value in sums.items()}
+        for index, history in enumerate(histories):
+            history.append({"epoch": -(-done // per_epoch), "step": done,
+                            **{name: float(value[index]) / steps_summed
+                               for name, value in host.items()}})
+        return {name: np.mean([h[-1][name] for h in histories])  # the mean over the models
+                for name in host if name.endswith("loss")}
+
     bar = progress_bar(total_steps, f"{method.name} x{count}", enabled=progress)
     try:
-        for step in range(total_steps):
-            forget_order = order("forget", forget_keys, num_forget, hyper["forget_batch_size"],
-                                 step // forget_epoch_steps)
-            retain_order = order("retain", retain_keys, num_retain, hyper["batch_size"],
-                                 step // retain_epoch_steps)
-            state, metrics = step_fn(state, forget_order, retain_order, *arrays)
-            sums = metrics if sums is None else jax.tree.map(jnp.add, sums, metrics)
-            steps_summed += 1
-            for callback in callbacks:
-                callback(step + 1, metrics)
-            bar.update(1)
-            done = step + 1
-            if done % per_epoch == 0 or done == total_steps:
-                host = {name: np.asarray(value) for name, value in sums.items()}
-                for index, history in enumerate(histories):
-                    history.append({"epoch": -(-done // per_epoch), "step": done,
-                                    **{name: float(value[index]) / steps_summed
-                                       for name, value in host.items()}})
-                sums, steps_summed = None, 0
-                if not bar.disable:  # the mean over the models
-                    bar.set_postfix({name: f"{np.mean([h[-1][name] for h in histories]):.4f}"
-                                     for name in host if name.endswith("loss")})
-        jax.block_until_ready(state)
+        state = run_steps(
+            step_fn, state, arrays, start=0, total_steps=total_steps, per_epoch=per_epoch,
+            callbacks=callbacks, bar=bar, on_epoch=on_epoch,
+            orders=StreamOrders(
+                lambda epoch: orders(forget_keys, num_forget, hyper["forget_batch_size"], epoch),
+                lambda epoch: orders(retain_keys, num_retain, hyper["batch_size"], epoch),
+                steps_per_epoch(max(num_forget, 1), hyper["forget_batch_size"]),
+                steps_per_epoch(max(num_retain, 1), hyper["batch_size"])))
     finally:
         bar.close()
     seconds = time.perf_counter() - started

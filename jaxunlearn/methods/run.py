@@ -111,6 +111,52 @@ def plan_run(model_fns: Any, variables: dict, splits: Any, method: Method, resol
                    per_epoch)
 
 
+class StreamOrders:
+    """The forget and retain streams' batch orders at each step: ``forget(epoch)`` and
+    ``retain(epoch)`` give an epoch's shuffled order (``epoch_order`` of the stream's key),
+    computed once per epoch of that stream (``forget_steps`` / ``retain_steps`` per epoch)."""
+
+    def __init__(self, forget: Callable, retain: Callable, forget_steps: int, retain_steps: int):
+        self._make = {"forget": forget, "retain": retain}
+        self._steps = {"forget": forget_steps, "retain": retain_steps}
+        self._cached: dict[str, tuple[int, Any]] = {}
+
+    def __call__(self, step: int) -> tuple[Any, Any]:
+        orders = []
+        for stream in ("forget", "retain"):
+            epoch = step // self._steps[stream]
+            if self._cached.get(stream, (-1, None))[0] != epoch:
+                self._cached[stream] = (epoch, self._make[stream](epoch))
+            orders.append(self._cached[stream][1])
+        return orders[0], orders[1]
+
+
+def run_steps(step_fn: Callable, state: Any, arrays: tuple, *, start: int, total_steps: int,
+              per_epoch: int, orders: StreamOrders, callbacks: Sequence[Callable], bar: Any,
+              on_epoch: Callable[[int, Any, dict, int], dict]) -> Any:
+    """The unlearning loop shared by :func:`unlearn` and ``unlearn_many``: steps ``start`` to
+    ``total_steps`` of ``step_fn(state, forget_order, retain_order, *arrays)``, calling every
+    callback with each step's metrics and, at the end of each primary epoch (and of the run),
+    ``on_epoch(step, state, summed metrics, number of steps summed)`` (the metrics since the
+    last call), whose returned losses go to the progress bar. Returns the final state, once
+    computed."""
+    sums, count = None, 0
+    for step in range(start, total_steps):
+        state, metrics = step_fn(state, *orders(step), *arrays)
+        sums = metrics if sums is None else jax.tree_util.tree_map(jnp.add, sums, metrics)
+        count += 1
+        for callback in callbacks:
+            callback(step + 1, metrics)
+        bar.update(1)
+        done = step + 1
+        if done % per_epoch == 0 or done == total_steps:
+            shown = on_epoch(done, state, sums, count)
+            sums, count = None, 0
+            if not bar.disable and shown:
+                bar.set_postfix({k: f"{v:.4f}" for k, v in shown.items()})
+    return jax.block_until_ready(state)
+
+
 def unlearn(
     model_fns: Any,
     variables: dict,
@@ -206,40 +252,27 @@ def unlearn(
         augmentation=augmentation, stats_microbatches=microbatches)
 
     forget_key, retain_key = _stream_key(state.key, 1), _stream_key(state.key, 2)
-    forget_epoch_steps = steps_per_epoch(max(num_forget, 1), hyper["forget_batch_size"])
-    retain_epoch_steps = steps_per_epoch(max(num_retain, 1), hyper["batch_size"])
-    orders: dict[str, tuple[int, Any]] = {}
+    history: list[dict] = []
 
-    def order(stream, key_data, size, batch_size, epoch):
-        if orders.get(stream, (-1, None))[0] != epoch:
-            orders[stream] = (epoch, epoch_order(key_data, epoch, max(size, 1), batch_size))
-        return orders[stream][1]
+    def on_epoch(done, state, sums, count):
+        history.append({"epoch": -(-done // per_epoch), "step": done,
+                        **{k: float(v) / count for k, v in sums.items()}})
+        if checkpointer is not None:
+            checkpointer.save(done, state, {"signature": signature})
+        return {k: v for k, v in history[-1].items() if k.endswith("loss")}
 
-    history, sums, count = [], None, 0
     bar = progress_bar(total_steps, method.name, enabled=progress, initial=int(state.step))
     try:
-        for step in range(int(state.step), total_steps):
-            forget_order = order("forget", forget_key, num_forget, hyper["forget_batch_size"],
-                                 step // forget_epoch_steps)
-            retain_order = order("retain", retain_key, num_retain, hyper["batch_size"],
-                                 step // retain_epoch_steps)
-            state, metrics = step_fn(state, forget_order, retain_order, *arrays)
-            sums = metrics if sums is None else jax.tree_util.tree_map(jnp.add, sums, metrics)
-            count += 1
-            for callback in callbacks:
-                callback(step + 1, metrics)
-            bar.update(1)
-            done = step + 1
-            if done % per_epoch == 0 or done == total_steps:
-                history.append({"epoch": -(-done // per_epoch), "step": done,
-                                **{k: float(v) / count for k, v in sums.items()}})
-                sums, count = None, 0
-                if not bar.disable:
-                    bar.set_postfix({k: f"{v:.4f}" for k, v in history[-1].items()
-                                     if k.endswith("loss")})
-                if checkpointer is not None:
-                    checkpointer.save(done, state, {"signature": signature})
-        jax.block_until_ready(state)
+        state = run_steps(
+            step_fn, state, arrays, start=int(state.step), total_steps=total_steps,
+            per_epoch=per_epoch, callbacks=callbacks, bar=bar, on_epoch=on_epoch,
+            orders=StreamOrders(
+                lambda epoch: epoch_order(forget_key, epoch, max(num_forget, 1),
+                                          hyper["forget_batch_size"]),
+                lambda epoch: epoch_order(retain_key, epoch, max(num_retain, 1),
+                                          hyper["batch_size"]),
+                steps_per_epoch(max(num_forget, 1), hyper["forget_batch_size"]),
+                steps_per_epoch(max(num_retain, 1), hyper["batch_size"])))
     finally:
         bar.close()
         if checkpointer is not None:
