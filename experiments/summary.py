@@ -8,6 +8,7 @@ README's section between ``<!-- results:start -->`` and ``<!-- results:end -->``
 numbers come from the commands, never typed. A missing result is listed with the command that
 produces it.
 
+    python experiments/tune.py --data digits --setting class --write     # and random10, random50
     python experiments/masks/grid.py --data digits
     python experiments/amun/run.py --data digits --out results/amun_digits
     python experiments/trw/run.py --data digits --out results/trw_digits
