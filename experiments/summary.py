@@ -64,7 +64,9 @@ def _rows(payload: dict) -> dict[str, dict]:
 def _setting(payload: dict) -> str:
     arguments = payload.get("metadata", {}).get("arguments", {})
     seeds = str(arguments.get("seeds", "")).count(",") + 1 if arguments.get("seeds") else "?"
-    return f"{arguments.get('data', '?')}, {seeds} seed(s)"
+    tuned = payload.get("metadata", {}).get("tuned")
+    hyper = {True: ", tuned baselines", False: ", default hyperparameters"}.get(tuned, "")
+    return f"{arguments.get('data', '?')}, {seeds} seed(s){hyper}"
 
 
 def amun(results: str) -> list[dict]:

@@ -65,6 +65,7 @@ def main() -> None:
             args.out, f"amun_{label}", per_seed, aggregated, record,
             title=f"{args.data}: 10% forgotten, {label} originals (mean of {len(seeds)} seeds)",
             metadata={"experiment": "amun", "originals": label, "arguments": vars(args),
+                      "tuned": (TUNED_DIR / f"{args.data}_random10.json").exists(),
                       "environment": environment_info()},
             chart_metrics=("UA", "TA", "MIA", "gap"))
         print(open(paths["md"]).read())

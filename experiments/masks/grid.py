@@ -127,6 +127,7 @@ def main(argv=None) -> int:
                      else f"{SETTINGS[setting]:.0%} random")
         title = f"{args.data}: {forgotten} forgotten (mean of {len(seeds)} seeds)"
         metadata = {"experiment": "masks_grid", "setting": setting, "arguments": vars(args),
+                    "tuned": (TUNED_DIR / f"{args.data}_{setting}.json").exists(),
                     "masks": masks, "methods": methods, "environment": environment_info()}
         paths = write_comparison(out, f"grid_{setting}", per_seed, aggregated, record,
                                  title=title, metadata=metadata,

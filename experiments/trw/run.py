@@ -64,6 +64,7 @@ def main() -> None:
         args.out, "trw", per_seed, aggregated, record,
         title=f"{args.data}: class {forget_class} forgotten (mean of {len(seeds)} seeds)",
         metadata={"experiment": "trw", "forget_class": forget_class, "arguments": vars(args),
+                  "tuned": (TUNED_DIR / f"{args.data}_class.json").exists(),
                   "environment": environment_info()},
         chart_metrics=("UA", "TA", "MIA-NN", "tv_forget"))
     print(open(paths["md"]).read())

@@ -56,6 +56,7 @@ def test_a_file_that_is_not_a_table_is_refused(tmp_path):
 
 def test_masks_rows_average_the_gap_per_mask_and_count_the_wins(tmp_path):
     metadata = {"arguments": {"data": "digits", "seeds": "0,1,2"}, "setting": "random10",
+                "tuned": True,
                 "methods": ["rl", "srl"], "masks": ["none", "and_mask", "prob_mask"]}
     gaps = {"rl": 2.0, "rl+and_mask": 1.0, "rl+prob_mask": 3.0,
             "srl": 4.0, "srl+and_mask": 2.0, "srl+prob_mask": 3.5}
@@ -68,7 +69,7 @@ def test_masks_rows_average_the_gap_per_mask_and_count_the_wins(tmp_path):
     # mean over the two base methods: none (2+4)/2, AND (1+2)/2, PROB (3+3.5)/2
     assert "none 3.00, and 1.50, prob 3.25" in row
     assert "AND lowers it for 2/2, PROB lowers it for 1/2" in row
-    assert "digits, 3 seed(s), random10" in row
+    assert "digits, 3 seed(s), tuned baselines, random10" in row
 
 
 def test_trw_row_gives_the_relative_mia_nn_gap_and_repeated_claims_are_dittoed(tmp_path):
