@@ -55,7 +55,18 @@ def build_unlearn_step(
     """The un-jitted ``step(state, forget_order, retain_order, forget_inputs, forget_labels,
     retain_inputs, retain_labels, aux) -> (state, metrics)`` of ``method``, a pure function of one
     model's state: :func:`make_unlearn_step` jits it, :func:`jaxunlearn.methods.unlearn_many`
-    vmaps it over a leading model axis first. Arguments are those of :func:`make_unlearn_step`.
+    vmaps it over a leading model axis first.
+
+    Args:
+      method: the :class:`Method` (its terms and schedule).
+      apply_fn: ``apply(variables, inputs, train, rng=None) -> (logits, new_mutable)``.
+      tx: the full Optax chain (add-ons and optimizer).
+      hyper: the method's hyperparameters (``batch_size`` for retain batches,
+        ``forget_batch_size`` for forget batches).
+      num_forget / num_retain: stream sizes; an epoch is one pass over the ``method.primary``
+        stream, the other stream cycles.
+      mesh: the devices the batches are sharded over.
+      stats_microbatches: K > 1 computes ``forget_stats``/``retain_stats`` for the add-ons.
     """
     forget_batch, retain_batch = hyper["forget_batch_size"], hyper["batch_size"]
     forget_per_epoch = steps_per_epoch(max(num_forget, 1), forget_batch)
@@ -115,34 +126,11 @@ def build_unlearn_step(
     return step
 
 
-def make_unlearn_step(
-    method: Method,
-    apply_fn: Callable,
-    tx: optax.GradientTransformation,
-    *,
-    hyper: dict,
-    num_forget: int,
-    num_retain: int,
-    num_classes: int,
-    mesh: Mesh,
-    augmentation: str | None = None,
-    stats_microbatches: int = 0,
-) -> Callable:
+def make_unlearn_step(method: Method, apply_fn: Callable, tx: optax.GradientTransformation, *,
+                      mesh: Mesh, **options: Any) -> Callable:
     """Compile ``step(state, forget_order, retain_order, forget_inputs, forget_labels,
-    retain_inputs, retain_labels, aux) -> (state, metrics)`` for ``method``.
-
-    Args:
-      method: the :class:`Method` (its terms and schedule).
-      apply_fn: ``apply(variables, inputs, train, rng=None) -> (logits, new_mutable)``.
-      tx: the full Optax chain (add-ons and optimizer).
-      hyper: the method's hyperparameters (``batch_size`` for retain batches,
-        ``forget_batch_size`` for forget batches).
-      num_forget / num_retain: stream sizes; an epoch is one pass over the ``method.primary``
-        stream, the other stream cycles.
-      stats_microbatches: K > 1 computes ``forget_stats``/``retain_stats`` for the add-ons.
-    """
-    step = build_unlearn_step(
-        method, apply_fn, tx, hyper=hyper, num_forget=num_forget, num_retain=num_retain,
-        num_classes=num_classes, mesh=mesh, augmentation=augmentation,
-        stats_microbatches=stats_microbatches)
+    retain_inputs, retain_labels, aux) -> (state, metrics)`` for ``method``: the step of
+    :func:`build_unlearn_step` (same arguments), jitted with the state donated and the outputs
+    replicated over ``mesh``."""
+    step = build_unlearn_step(method, apply_fn, tx, mesh=mesh, **options)
     return jax.jit(step, donate_argnums=(0,), out_shardings=(replicated(mesh), replicated(mesh)))
