@@ -66,7 +66,10 @@ def _setting(payload: dict) -> str:
     seeds = str(arguments.get("seeds", "")).count(",") + 1 if arguments.get("seeds") else "?"
     tuned = payload.get("metadata", {}).get("tuned")
     hyper = {True: ", tuned baselines", False: ", default hyperparameters"}.get(tuned, "")
-    return f"{arguments.get('data', '?')}, {seeds} seed(s){hyper}"
+    shortened = "".join(f", {arguments[key]} {label}" for key, label in (
+        ("epochs", "training epochs"), ("unlearn_epochs", "unlearning epoch(s)"))
+        if arguments.get(key))  # a shortened run says so
+    return f"{arguments.get('data', '?')}, {seeds} seed(s){hyper}{shortened}"
 
 
 def amun(results: str) -> list[dict]:

@@ -73,7 +73,7 @@ def test_masks_rows_average_the_gap_per_mask_and_count_the_wins(tmp_path):
 
 
 def test_trw_row_gives_the_relative_mia_nn_gap_and_repeated_claims_are_dittoed(tmp_path):
-    args = {"arguments": {"data": "digits", "seeds": "0"}}
+    args = {"arguments": {"data": "digits", "seeds": "0", "epochs": 3, "unlearn_epochs": None}}
     rows = [{"method": "original", "tv_forget_mean": 0.9, "MIA-NN_gap_mean": 40.0},
             {"method": "retrain", "tv_forget_mean": 0.0, "MIA-NN_gap_mean": 0.0},
             {"method": "trw", "tv_forget_mean": 0.2, "MIA-NN_gap_mean": 3.0},
@@ -86,4 +86,4 @@ def test_trw_row_gives_the_relative_mia_nn_gap_and_repeated_claims_are_dittoed(t
     assert len(lines) == 2
     assert "TRW 3.0, best baseline scrub 4.0 (-25 %)" in lines[0]
     assert lines[0].startswith("| TRW | outputs on the forgotten class") and "46 %" in lines[0]
-    assert lines[1].startswith("| ″ | ″ | ″ | digits")
+    assert lines[1].startswith("| ″ | ″ | ″ | digits, 1 seed(s), 3 training epochs |")
