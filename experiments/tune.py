@@ -33,7 +33,7 @@ from jaxunlearn.compare import (
     method_hyperparams,
     standard_experiment,
 )
-from jaxunlearn.methods import METHODS
+from jaxunlearn.methods import ADDONS, METHODS
 from jaxunlearn.report import environment_info, write_table
 
 TUNED_DIR = pathlib.Path(__file__).resolve().parent / "configs" / "tuned"
@@ -60,7 +60,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="digits", choices=("digits", "fashion_mnist"))
     parser.add_argument("--setting", default="class", choices=tuple(SETTINGS))
-    parser.add_argument("--methods", default=None, help="default: the setting's baselines")
+    parser.add_argument("--methods", default=None,
+                        help="default: the setting's baselines; 'method+add-on' tunes a masked "
+                             "variant on its own (e.g. scrub+and_mask)")
     parser.add_argument("--learning-rates", default="1e-4,1e-3,3e-3,1e-2,3e-2,1e-1")
     parser.add_argument("--epochs", default="2,5", help="unlearning epochs to try")
     parser.add_argument("--seed", type=int, default=100, help="selection seed")
@@ -72,7 +74,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     methods = (args.methods.split(",") if args.methods else
                list(METHODS_BY_SETTING[args.setting]))
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m.partition("+")[0] not in METHODS
+               or (m.partition("+")[2] and m.partition("+")[2] not in ADDONS)]
     if unknown:
         parser.error(f"--methods: unknown {unknown}")
     rates = _floats(args.learning_rates, "--learning-rates")
@@ -81,12 +84,14 @@ def main(argv=None) -> int:
 
     variants, grid = [], {}
     for method in methods:
+        base, _, addon = method.partition("+")
         for rate in rates:
             for epoch in epochs:
                 hyper = {**method_hyperparams(method, args.data, args.setting, args.tuned_dir),
                          "learning_rate": rate, "epochs": epoch}
                 label = f"{method} lr={rate:g} ep={epoch}"
-                variants.append(Variant(method, hyperparams=hyper, name=label))
+                variants.append(Variant(base, addons=(addon,) if addon else (), hyperparams=hyper,
+                                        name=label))
                 grid[label] = (method, hyper)
     print(f"== tuning {len(methods)} method(s) × {len(rates) * len(epochs)} settings on "
           f"{args.data}, {args.setting}, seed {args.seed}", flush=True)

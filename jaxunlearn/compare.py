@@ -103,11 +103,14 @@ def method_hyperparams(method: str, data: str, setting: str,
     """A method's hyperparameters in a paper experiment: the tuned choice in
     ``tuned_dir/<data>_<setting>.json`` (``experiments/tune.py --write``) if there is one, else
     on digits the quickstart's (tuned for random forgetting on the digits MLP, with batch 64),
-    else ``{}`` (the method's defaults)."""
+    else ``{}`` (the method's defaults). ``method`` may name a variant ``"method+add-on"``, tuned
+    on its own or else taking its base method's hyperparameters."""
     if tuned_dir is not None:
         tuned = load_tuned(os.path.join(os.fspath(tuned_dir), f"{data}_{setting}.json"))
         if method in tuned:
             return dict(tuned[method])
+    if "+" in method:  # a masked variant not tuned on its own: its base method's choice
+        return method_hyperparams(method.partition("+")[0], data, setting, tuned_dir)
     if data == "digits":
         from jaxunlearn.quickstart import DIGITS_HYPERPARAMS
 

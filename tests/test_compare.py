@@ -147,3 +147,15 @@ def test_standard_experiment_settings_and_hyperparameter_precedence(tmp_path):
         DIGITS_HYPERPARAMS["gradient_ascent"]
     assert method_hyperparams("scrub", "digits", "class", tmp_path) == {"batch_size": 64}
     assert method_hyperparams("scrub", "fashion_mnist", "class", tmp_path) == {}
+
+
+def test_a_masked_variant_takes_its_own_tuning_or_its_base_methods(tmp_path):
+    from jaxunlearn.compare import method_hyperparams
+
+    (tmp_path / "digits_class.json").write_text(
+        '{"methods": {"scrub": {"learning_rate": 0.001}, '
+        '"scrub+and_mask": {"learning_rate": 0.03}}}')
+    assert method_hyperparams("scrub+and_mask", "digits", "class", tmp_path) == {
+        "learning_rate": 0.03}
+    assert method_hyperparams("scrub+prob_mask", "digits", "class", tmp_path) == {
+        "learning_rate": 0.001}

@@ -113,13 +113,14 @@ def main(argv=None) -> int:
                                          epochs=args.epochs)
         variants = []
         for method in methods:
-            hyper = method_hyperparams(method, args.data, setting, TUNED_DIR)
-            if args.unlearn_epochs:
-                hyper["epochs"] = args.unlearn_epochs
             for mask in masks:
+                label = variant_label(method, mask)
+                # a masked variant's own tuned choice if there is one, else its base method's
+                hyper = method_hyperparams(label, args.data, setting, TUNED_DIR)
+                if args.unlearn_epochs:
+                    hyper["epochs"] = args.unlearn_epochs
                 variants.append(Variant(method, addons=() if mask == "none" else (mask,),
-                                        hyperparams=hyper or None,
-                                        name=variant_label(method, mask)))
+                                        hyperparams=hyper or None, name=label))
         print(f"== {args.data}, {setting}: {len(variants)} variants × {len(seeds)} seed(s)",
               flush=True)
         per_seed, aggregated, record = compare_methods(experiment, variants, seeds=seeds)

@@ -69,7 +69,8 @@ def test_masks_grid_rejects_unknown_names(tmp_path):
 def test_tune_keeps_the_smallest_gap_per_method_and_writes_it(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "experiments/tune.py"), "--data", "digits", "--setting",
-         "class", "--methods", "gradient_ascent,finetune", "--learning-rates", "1e-3,3e-2",
+         "class", "--methods", "gradient_ascent,random_label+and_mask", "--learning-rates",
+         "1e-3,3e-2",
          "--epochs", "1", "--original-epochs", "3", "--write", "--tuned-dir", str(tmp_path),
          "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=900,
@@ -78,7 +79,7 @@ def test_tune_keeps_the_smallest_gap_per_method_and_writes_it(tmp_path):
     rows = json.loads((tmp_path / "tune_digits_class.json").read_text())["rows"]
     assert len(rows) == 4
     chosen = json.loads((tmp_path / "digits_class.json").read_text())
-    for method in ("gradient_ascent", "finetune"):
+    for method in ("gradient_ascent", "random_label+and_mask"):
         candidates = [row for row in rows if row["method"] == method]
         best = min(candidates, key=lambda row: row["gap"])
         assert chosen["methods"][method]["learning_rate"] == float(best["learning_rate"])
