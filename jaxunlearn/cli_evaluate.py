@@ -68,8 +68,9 @@ def reconstruction_rows(setup, models: dict, reference: str = "retrain") -> list
     reference_outputs = reconstruct(apply_fn, models[reference], forget)
     rows = []
     for name, variables in models.items():
-        row = {"method": name, **evaluate_reconstruction(apply_fn, variables, splits)}
         errors = split_errors(apply_fn, variables, splits)
+        row = {"method": name, **evaluate_reconstruction(apply_fn, variables, splits,
+                                                         errors=errors)}
         is_member = np.r_[np.ones(len(errors["forget"]), bool), np.zeros(len(errors["test"]),
                                                                           bool)]
         row["roc"] = roc_record(-np.concatenate([errors["forget"], errors["test"]]), is_member,

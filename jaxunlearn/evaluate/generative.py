@@ -362,12 +362,15 @@ def backdoor_regeneration(apply_fn: Callable, variables: dict, clean_images: Any
 # --- one summary (the CLI's row) ----------------------------------------------------------------
 
 
-def evaluate_reconstruction(apply_fn: Callable, variables: dict, splits: Any) -> dict[str, float]:
+def evaluate_reconstruction(apply_fn: Callable, variables: dict, splits: Any, *,
+                            errors: dict[str, np.ndarray] | None = None) -> dict[str, float]:
     """The scalar reconstruction metrics of one model on a :class:`jaxunlearn.data.Splits`:
     mean ``forget_error`` / ``retain_error`` / ``test_error``, the forget set's
     ``forget_percentile`` (:func:`error_percentile`) and ``ood_auroc``, and the membership
-    attack's ``mia_auc`` and ``mia_tpr_at_1pct`` (TPR at 1% FPR)."""
-    errors = split_errors(apply_fn, variables, splits)
+    attack's ``mia_auc`` and ``mia_tpr_at_1pct`` (TPR at 1% FPR). ``errors``: the model's
+    :func:`split_errors`, when the caller has them already."""
+    if errors is None:
+        errors = split_errors(apply_fn, variables, splits)
     attack = reconstruction_membership_attack(errors["forget"], errors["test"])
     return {
         "forget_error": float(np.mean(errors["forget"])),
