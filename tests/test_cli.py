@@ -34,8 +34,12 @@ def test_quickstart_prints_and_writes_the_table(tmp_path):
     assert rows["retrain"]["gap"] == 0.0
     for row in rows.values():
         assert row["TA"] > 90.0  # digits is easy; every model keeps test accuracy
-        assert 50.0 <= row["U-LiRA"] <= 100.0  # a best balanced accuracy, in %
-    # U-LiRA: exact retraining is close to chance, the untouched original above it
+        assert 0.0 <= row["U-LiRA"] <= 100.0  # the likelihood-ratio decision's, in %
+        assert 0.0 <= row["U-LiRA AUC"] <= 100.0
+    # U-LiRA: exact retraining is at chance on both figures (issue 20: held-out targets with
+    # companions, not below it), the untouched original above it
+    assert abs(rows["retrain"]["U-LiRA"] - 50.0) < 5.0
+    assert abs(rows["retrain"]["U-LiRA AUC"] - 50.0) < 5.0
     assert rows["retrain"]["U-LiRA"] < 65.0 < rows["random_label"]["U-LiRA"]
     assert rows["original"]["U-LiRA"] > rows["retrain"]["U-LiRA"]
     assert rows["amun"]["ulira"]["num_unlearned"] == 4

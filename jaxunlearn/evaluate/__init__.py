@@ -66,7 +66,7 @@ from jaxunlearn.evaluate.generative import (
     split_errors,
     stamp_cue,
 )
-from jaxunlearn.evaluate.lira import lira, masked_gaussian_fit, ulira, ulira_game
+from jaxunlearn.evaluate.lira import lira, lira_game, masked_gaussian_fit, ulira, ulira_game
 from jaxunlearn.evaluate.mia import (
     MIA_ATTACKERS,
     MIA_FEATURES,
@@ -120,7 +120,8 @@ __all__ = [
     "auc", "class_thresholds", "clopper_pearson_interval", "clopper_pearson_lower",
     "clopper_pearson_upper", "competition_score", "cross_entropy_loss", "entropy",
     "epsilon_from_rates", "epsilon_lower_bound", "evaluate_models", "evaluate_splits",
-    "forget_quality", "gap_to_reference", "kl_dv", "kl_gaussian", "lira", "logit_confidence",
+    "forget_quality", "gap_to_reference", "kl_dv", "kl_gaussian", "lira", "lira_game",
+    "logit_confidence",
     "margin", "masked_gaussian_fit", "mia_efficacy", "mia_features", "mia_nn", "mia_nn_gap",
     "modified_entropy", "nearest_classes", "null_auc_standard_error", "per_example_epsilon",
     "prediction_agreement", "RenyiEstimate", "estimate_renyi", "renyi_confidence_margin",

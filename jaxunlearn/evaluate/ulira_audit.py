@@ -87,22 +87,24 @@ def ulira_models(
     then have unlearned it; no model of ``retrained`` may have seen any of it. The statistic is
     LiRA's logit-scaled confidence φ(x) = log p_y / (1 − p_y) (Carlini et al. 2022, §IV-B); the
     game (:func:`~jaxunlearn.evaluate.ulira_game`) holds out ``num_targets`` target models, half
-    from each pool, and scores each with every other model as a shadow.
+    from each pool, and scores each with the other models as shadows, less one companion from
+    the other pool, so that both kinds of target see equally many shadows of each kind.
 
     Args:
       apply_fn: ``apply(variables, inputs, train, rng=None) -> (logits, new_mutable)``.
       unlearned: stacked variables of ``M ≥ 2`` unlearned models (leading model axis).
       retrained: stacked variables of ``M' ≥ 2`` models that never saw ``dataset``.
       dataset: a :class:`~jaxunlearn.data.Dataset` (the forget set): ``inputs``, ``labels``.
-      num_targets: held-out targets, ⌈T/2⌉ unlearned and ⌊T/2⌋ retrained, each scored with
-        every other model as a shadow (default ``2 (min(M, M') − 1)``).
+      num_targets: held-out targets, ⌈T/2⌉ unlearned and ⌊T/2⌋ retrained (default
+        ``2 (min(M, M') − 1)``).
       key: seed of the choice of targets.
       batch_size: inputs per evaluation chunk.
       fix_variance: one variance per pool instead of one per example (LiRA's "fixed variance",
         better with few shadow models).
 
     Returns:
-      ``{"balanced_accuracy", "auc", "tpr_at_fpr", "num_trials", "num_unlearned",
+      ``{"balanced_accuracy"`` (of the likelihood-ratio decision Λ > 0), ``"best_balanced_accuracy"``
+      (max over thresholds), ``"auc", "tpr_at_fpr", "num_trials", "num_unlearned",
       "num_retrained", "num_targets"}`` (plain Python numbers, JSON-able).
     """
     sizes = {}
@@ -132,6 +134,7 @@ def ulira_models(
         num_targets=int(num_targets), key=key, fix_variance=fix_variance)
     return {
         "balanced_accuracy": float(result["balanced_accuracy"]),
+        "best_balanced_accuracy": float(result["best_balanced_accuracy"]),
         "auc": float(result["auc"]),
         "tpr_at_fpr": {str(k): float(v) for k, v in result["tpr_at_fpr"].items()},
         "num_trials": int(result["num_trials"]),

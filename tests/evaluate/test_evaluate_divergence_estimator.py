@@ -70,6 +70,21 @@ def test_identical_distributions_give_zero_and_a_nonpositive_lower_end():
     assert result.lower <= 0.0
 
 
+def test_identical_distributions_over_seeds_and_unequal_sizes():
+    """Issue 20's check for the audit's held-out halves: no sample is scored by a critic that saw
+    it, so identical P and Q stay at zero on average even when one side has three times the
+    samples (the audit's pools need not be equal)."""
+    tests, lowers = [], []
+    for seed in range(4):
+        rng = np.random.default_rng(100 + seed)
+        p, q = rng.normal(size=(40_000, 2)), rng.normal(size=(120_000, 2))
+        result = estimate_renyi(p, q, 2.0, key=jax.random.key(seed), bound=1.0, **SMALL)
+        tests.append(result.test)
+        lowers.append(result.lower)
+    assert abs(np.mean(tests)) < 0.01, tests
+    assert max(lowers) <= 0.0, lowers
+
+
 def test_returns_d_alpha_not_r_alpha():
     # The optimal critic log dP/dQ on N(1, 1) vs N(0, 1): D_2 = 1 (Birrell et al.'s R_2 = 1/2).
     rng = np.random.default_rng(0)
