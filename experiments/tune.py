@@ -41,8 +41,12 @@ METHODS_BY_SETTING = {
     "class": ("finetune", "gradient_ascent", "neggrad_plus", "random_label", "salun", "scrub",
               "trw"),
     "random10": ("finetune", "gradient_ascent", "neggrad_plus", "random_label", "salun", "scrub",
-                 "srl", "amun"),
+                 "srl", "amun", "amun_retain_adv", "amun_forget_adv", "amun_adv_only"),
 }
+# AMUN is tuned on its authors' axes (``Ali-E/AMUN``'s ``hyperparam_tune.py``): the learning rate
+# and the period of its ×0.1 step decay, for 10 epochs.
+AMUN_METHODS = ("amun", "amun_retain_adv", "amun_forget_adv", "amun_adv_only")
+AMUN_LEARNING_RATES = "0.1,0.05,0.01,0.005,1e-3,1e-4,1e-5"
 METHODS_BY_SETTING["random50"] = METHODS_BY_SETTING["random10"]
 
 
@@ -63,8 +67,13 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", default=None,
                         help="default: the setting's baselines; 'method+add-on' tunes a masked "
                              "variant on its own (e.g. scrub+and_mask)")
-    parser.add_argument("--learning-rates", default="1e-4,1e-3,3e-3,1e-2,3e-2,1e-1")
+    parser.add_argument("--learning-rates", default=None,
+                        help="default 1e-4,1e-3,3e-3,1e-2,3e-2,1e-1; for AMUN the authors' "
+                             f"{AMUN_LEARNING_RATES}")
     parser.add_argument("--epochs", default="2,5", help="unlearning epochs to try")
+    parser.add_argument("--periods", default="1,5,10",
+                        help="AMUN: epochs between ×0.1 learning-rate decays (its second axis, "
+                             "at 10 epochs)")
     parser.add_argument("--seed", type=int, default=100, help="selection seed")
     parser.add_argument("--original-epochs", type=int, default=None)
     parser.add_argument("--write", action="store_true",
@@ -78,22 +87,28 @@ def main(argv=None) -> int:
                or (m.partition("+")[2] and m.partition("+")[2] not in ADDONS)]
     if unknown:
         parser.error(f"--methods: unknown {unknown}")
-    rates = _floats(args.learning_rates, "--learning-rates")
     epochs = [int(e) for e in _floats(args.epochs, "--epochs")]
+    periods = [int(p) for p in _floats(args.periods, "--periods")]
     experiment = standard_experiment(args.data, args.setting, epochs=args.original_epochs)
 
     variants, grid = [], {}
     for method in methods:
         base, _, addon = method.partition("+")
+        amun = base in AMUN_METHODS
+        rates = _floats(args.learning_rates or (
+            AMUN_LEARNING_RATES if amun else "1e-4,1e-3,3e-3,1e-2,3e-2,1e-1"), "--learning-rates")
+        second = ("lr_decay_epochs", periods) if amun else ("epochs", epochs)
         for rate in rates:
-            for epoch in epochs:
-                hyper = {**method_hyperparams(method, args.data, args.setting, args.tuned_dir),
-                         "learning_rate": rate, "epochs": epoch}
-                label = f"{method} lr={rate:g} ep={epoch}"
+            for value in second[1]:
+                # AMUN starts from its authors' recipe; the others from their tuned choice
+                start = ({} if amun else
+                         method_hyperparams(method, args.data, args.setting, args.tuned_dir))
+                hyper = {**start, "learning_rate": rate, second[0]: value}
+                label = f"{method} lr={rate:g} {'period' if amun else 'ep'}={value}"
                 variants.append(Variant(base, addons=(addon,) if addon else (), hyperparams=hyper,
                                         name=label))
                 grid[label] = (method, hyper)
-    print(f"== tuning {len(methods)} method(s) × {len(rates) * len(epochs)} settings on "
+    print(f"== tuning {len(methods)} method(s), {len(variants)} settings on "
           f"{args.data}, {args.setting}, seed {args.seed}", flush=True)
     per_seed, _, _ = compare_methods(experiment, variants, seeds=[args.seed],
                                      echo=lambda _: None)
@@ -104,21 +119,24 @@ def main(argv=None) -> int:
             continue
         method, hyper = grid[row["method"]]
         rows.append({"method": method, "learning_rate": f"{hyper['learning_rate']:g}",
-                     "epochs": hyper["epochs"], **{k: row[k] for k in ("UA", "RA", "TA", "MIA",
+                     "epochs": hyper.get("epochs", "default"),
+                     "lr_decay_epochs": hyper.get("lr_decay_epochs", ""), **{k: row[k] for k in ("UA", "RA", "TA", "MIA",
                                                                          "gap")}})
         if not np.isfinite(row["gap"]):  # diverged
             continue
         if method not in best or row["gap"] < best[method]["gap"]:
             best[method] = {"gap": row["gap"], "hyperparams": hyper}
     os.makedirs(args.out, exist_ok=True)
-    paths = write_table(rows, ["method", "learning_rate", "epochs", "UA", "RA", "TA", "MIA",
-                               "gap"], args.out, f"tune_{args.data}_{args.setting}", digits=3,
+    paths = write_table(rows, ["method", "learning_rate", "epochs", "lr_decay_epochs", "UA", "RA",
+                               "TA", "MIA", "gap"], args.out, f"tune_{args.data}_{args.setting}", digits=3,
                         metadata={"experiment": "tune", "arguments": vars(args),
                                   "environment": environment_info()})
     print(open(paths["md"]).read())
     for method, choice in best.items():
-        print(f"{method}: lr {choice['hyperparams']['learning_rate']:g}, "
-              f"epochs {choice['hyperparams']['epochs']} (gap {choice['gap']:.2f})")
+        chosen = choice["hyperparams"]
+        second = (f"period {chosen['lr_decay_epochs']}" if "lr_decay_epochs" in chosen
+                  else f"epochs {chosen['epochs']}")
+        print(f"{method}: lr {chosen['learning_rate']:g}, {second} (gap {choice['gap']:.2f})")
     if args.write:
         tuned_dir = pathlib.Path(args.tuned_dir)
         path = tuned_dir / f"{args.data}_{args.setting}.json"

@@ -293,6 +293,14 @@ def _unlearn(args: argparse.Namespace) -> int:
     resolve_addons(args.addons, method, None, require_module=False)
     public_request = _check_public_and_epsilon(args, method)
     config, setup, variables = load_trained(args.source, args.overrides)
+    original_bound = getattr(config.train, "spectral_max_norm", 0) or 0
+    if ("spectral_max_norm" in method.hyperparameters() and original_bound
+            and "spectral_max_norm" not in hyperparams):
+        # AMUN on a FastClip original keeps clipping at the original's bound (the authors' recipe)
+        hyperparams["spectral_max_norm"] = float(original_bound)
+        print(f"{method.name}: the original was trained with spectral clipping at "
+              f"{original_bound:g}; unlearning keeps clipping at that bound "
+              "(--hp spectral_max_norm=0 turns it off)")
     if public_request is not None:
         setup.splits = _with_public(config, setup.splits, public_request)
     steps, certificate = args.steps, None

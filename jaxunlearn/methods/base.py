@@ -121,6 +121,13 @@ class Method:
         the first step, outside jit.
       from_scratch: re-initialise the model before training (``retrain``).
       class_unlearning: only valid when the forget set is whole classes.
+      validate: ``validate(hyper)`` raises a ``ValueError`` naming a bad hyperparameter; run by
+        :meth:`hyperparameters`, before anything is prepared or compiled.
+      implied_addons: ``implied_addons(hyper) -> tuple`` of add-on specs the hyperparameters
+        switch on (AMUN's ``spectral_max_norm`` → ``clip_spectral_norm``), chained after the
+        caller's add-ons.
+      per_model_data: ``prepare`` builds a stream whose size depends on the model (AMUN's
+        adversarial set), so :func:`~jaxunlearn.methods.unlearn_many` runs the models one by one.
     """
 
     name: str
@@ -134,6 +141,14 @@ class Method:
     prepare: Callable[..., "Prepared"] | None = None
     from_scratch: bool = False
     class_unlearning: bool = False
+    validate: Callable[[dict], None] | None = None
+    implied_addons: Callable[[dict], tuple] | None = None
+    per_model_data: bool = False
+
+    def addon_specs(self, addons: Any, hyper: dict) -> tuple:
+        """The caller's ``addons`` followed by those the hyperparameters imply."""
+        implied = self.implied_addons(hyper) if self.implied_addons is not None else ()
+        return (*tuple(addons), *implied)
 
     def __post_init__(self) -> None:
         if self.forget_term is None and self.retain_term is None:
@@ -168,6 +183,8 @@ class Method:
                 raise ValueError(f"hyperparams: {key} must be an int >= {minimum}, got {hyper[key]!r}")
         if hyper["learning_rate"] <= 0:
             raise ValueError(f"hyperparams: learning_rate must be > 0, got {hyper['learning_rate']}")
+        if self.validate is not None:
+            self.validate(hyper)
         return hyper
 
 
@@ -178,7 +195,10 @@ class Prepared:
     Attributes:
       aux: a pytree of arrays the terms read through ``TermContext.aux`` (per-example arrays
         are indexed with ``Batch.indices`` of their stream).
-      forget_inputs / forget_labels: replace the forget stream (e.g. AMUN's D_f ∪ D_adv).
+      forget_inputs / forget_labels: replace the forget stream (e.g. AMUN's D ∪ D_adv).
+        If ``aux`` is a dict with an ``"augment_rows"`` entry (booleans, one per row of the
+        forget stream), the step augments only the rows marked True (AMUN's D_adv is never
+        augmented).
       variables: replace the starting variables (e.g. SalUn's masked start is unchanged, but a
         method could re-initialise layers).
       addons: transforms the method itself places after the optimizer (SalUn's static mask).

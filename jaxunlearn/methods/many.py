@@ -29,9 +29,10 @@ differ (a transform closing over a per-model Python number) are not vmapped.
 
 Not vmapped (``sequential_fallback=True`` loops over :func:`~jaxunlearn.methods.unlearn`,
 otherwise a ``ValueError`` names the cause): methods with their own program (``Method.run``, e.g.
-``alu``), ``from_scratch`` methods (``retrain``), ``workdir`` checkpointing, and, found after
-``prepare`` has run, per-model preparations whose shapes or hyperparameters differ (AMUN's
-adversarial examples: their number varies per model) or chains whose programs differ. The
+``alu``), ``from_scratch`` methods (``retrain``), methods that declare ``per_model_data`` (AMUN's
+adversarial set: its size varies per model), ``workdir`` checkpointing, and, found after
+``prepare`` has run, per-model preparations whose shapes or hyperparameters differ or chains
+whose programs differ. The
 vmapped path runs on one device (the first of ``jax.devices()``); hyperparameters (the matched
 forget batch size) follow the default mesh of :func:`~jaxunlearn.methods.unlearn` so that each
 model's recipe is the same.
@@ -119,6 +120,9 @@ def vmap_unsupported_reason(method: str | Method, addons: Sequence[Any] = (), *,
         return f"method {method.name!r} runs its own program (Method.run)"
     if method.from_scratch:
         return f"method {method.name!r} re-initialises the model (from_scratch)"
+    if method.per_model_data:
+        return (f"method {method.name!r} prepares a stream whose size depends on each model "
+                "(per_model_data)")
     if workdir is not None:
         return "workdir: checkpointing runs the models one by one"
     resolve_addons(addons, method, module)
@@ -264,7 +268,7 @@ def unlearn_many(
     hyper = method.hyperparameters(hyperparams)
     if epochs is not None:
         hyper["epochs"] = int(epochs)
-    resolved = resolve_addons(addons, method, module)
+    resolved = resolve_addons(method.addon_specs(addons, hyper), method, module)
     default_mesh = make_mesh()  # unlearn()'s mesh: the recipe (batch rounding) follows it
     check_divisible(hyper["batch_size"], default_mesh, "hyperparams.batch_size")
     if hyper["forget_batch_size"]:

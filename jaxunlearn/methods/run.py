@@ -208,7 +208,7 @@ def unlearn(
         return method.run(method, model_fns, variables, splits, hyper, steps=steps, key=key,
                           tx=tx, addons=addons, module=module, mesh=mesh, progress=progress,
                           workdir=workdir, callbacks=callbacks)
-    resolved = resolve_addons(addons, method, module)
+    resolved = resolve_addons(method.addon_specs(addons, hyper), method, module)
     mesh = mesh or make_mesh()
     check_divisible(hyper["batch_size"], mesh, "hyperparams.batch_size")
     if hyper["forget_batch_size"]:

@@ -26,12 +26,16 @@ from jaxunlearn.transforms.grad_stats import microbatch_mean_stats
 
 
 def _gather(order, position, batch_size, num_examples, inputs, labels, key, augmentation,
-            sharding) -> Batch:
+            sharding, augment_rows=None) -> Batch:
     start = position * batch_size
     indices = jax.lax.dynamic_slice(order, (start,), (batch_size,))
     indices = jax.lax.with_sharding_constraint(indices, sharding)
     weights = (start + jnp.arange(batch_size) < num_examples).astype(jnp.float32)
-    batch_inputs = augment(key, inputs[indices], augmentation)
+    raw = inputs[indices]
+    batch_inputs = augment(key, raw, augmentation)
+    if augment_rows is not None and augmentation is not None:  # rows never augmented stay raw
+        keep = augment_rows[indices].reshape((-1,) + (1,) * (raw.ndim - 1))
+        batch_inputs = jnp.where(keep, batch_inputs, raw)
     return Batch(batch_inputs, labels[indices], weights, indices.astype(jnp.int32))
 
 
@@ -95,8 +99,10 @@ def build_unlearn_step(
             if term is None:
                 continue
             term_key = jax.random.fold_in(key, index)
+            rows = (aux.get("augment_rows") if name == "forget" and isinstance(aux, dict)
+                    else None)
             batch = _gather(order, state.step % stream_epoch, batch_size, size, inputs, labels,
-                            jax.random.fold_in(term_key, 7), augmentation, sharding)
+                            jax.random.fold_in(term_key, 7), augmentation, sharding, rows)
             context = TermContext(apply_fn, aux, hyper, term_key, state.step, per_epoch,
                                   num_classes)
             (loss, new_model_state), term_grads = term_value_and_grad(
