@@ -4,8 +4,10 @@ The shared engine of the experiment scripts (``experiments/<paper>/``): for ever
 original model on D, retrain on D_r as the reference, run every variant (a method with add-ons
 and hyperparameters) from the same original, and evaluate all of them with
 :func:`~jaxunlearn.evaluate.evaluate_models` (UA / RA / TA / MIA-efficacy / agreement / TV
-distance / gap); for class unlearning also MIA-NN (TRW's attack) and its gap to the retrained
-model. Rows are aggregated over seeds as mean and sample standard deviation.
+distance / gap); for class unlearning also MIA-NN (TRW's attack: an SVM on logits, the
+neighbour class by vote of all seeds' retrained models) and MIA-NN-logistic (an earlier logistic
+attack on neighbour log-probabilities), each with its gap to the retrained model. Rows are
+aggregated over seeds as mean and sample standard deviation.
 
 When the model is small and the original recipe is plain (no spectral clipping), the originals and
 the retrained references of all seeds are trained vmapped, in one compiled program each
@@ -30,7 +32,7 @@ import numpy as np
 
 from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
 from jaxunlearn.evaluate import evaluate_models
-from jaxunlearn.evaluate.class_metrics import mia_nn, nearest_classes
+from jaxunlearn.evaluate.class_metrics import mia_nn, mia_nn_logistic, nearest_classes
 from jaxunlearn.evaluate.signals import softmax
 from jaxunlearn.evaluate.ulira_audit import train_original_and_retrained, unstack_model
 from jaxunlearn.methods import ADDONS, can_vmap, get_method, unlearn, unlearn_many
@@ -210,26 +212,60 @@ def _unlearn_variant(setup, variant: Variant, pairs, stacked, seeds, progress, e
     return variables, seconds, False
 
 
-def _class_attack(apply_fn, models: dict, splits, reference: str) -> dict[str, float]:
-    """MIA-NN (balanced accuracy, %) of every model on held-out inputs of the forgotten classes
-    vs their nearest classes (by the retrained model's confusion)."""
+CLASS_ATTACKS = ("MIA-NN", "MIA-NN-logistic")
+"""The class-unlearning attacks of a comparison: TRW's MIA-NN (:func:`mia_nn`) and the logistic
+attack this library reported before (:func:`mia_nn_logistic`)."""
+
+
+def _class_neighbours(apply_fn, retrained: Sequence[dict], splits) -> np.ndarray:
+    """MIA-NN's neighbour classes: for each forgotten class, its nearest remaining class by vote
+    of all the retrained models (one per seed) on its held-out inputs (:func:`nearest_classes`,
+    ``rule="vote"``), as the paper identifies it from several retrained models."""
+    classes = forget_classes(splits)
+    test = splits.test
+    neighbours = set()
+    for forgotten in classes:
+        inputs = test.inputs[test.labels == forgotten]
+        if len(inputs) == 0:
+            continue
+        probs = np.stack([softmax(predict_logits(apply_fn, variables, inputs))
+                          for variables in retrained])
+        neighbours.update(int(c) for c in nearest_classes(probs, forgotten, k=1, rule="vote"))
+    return np.array(sorted(neighbours - set(classes)), np.int64)
+
+
+def _class_attack(apply_fn, models: dict, splits, reference: str,
+                  neighbours: np.ndarray) -> dict[str, dict[str, float]]:
+    """Both class attacks (balanced accuracy, %) of every model on held-out inputs of the
+    forgotten classes vs their nearest classes.
+
+    ``"MIA-NN"``: an SVM on logits (:func:`mia_nn`) against ``neighbours``
+    (:func:`_class_neighbours`). ``"MIA-NN-logistic"``: :func:`mia_nn_logistic` against the 2
+    nearest classes by this seed's ``reference`` model's mean probabilities (as before)."""
     classes = forget_classes(splits)
     test = splits.test
     in_forget = np.isin(test.labels, classes)
     if not in_forget.any():
         return {}
-    neighbours = set()
+    logistic_neighbours = set()
     for forgotten in classes:
         inputs = test.inputs[test.labels == forgotten]
         probs = softmax(predict_logits(apply_fn, models[reference], inputs))
-        neighbours.update(int(c) for c in nearest_classes(probs, forgotten, k=2))
-    neighbours = np.array(sorted(neighbours - set(classes)))
+        logistic_neighbours.update(int(c) for c in nearest_classes(probs, forgotten, k=2,
+                                                                     rule="mean"))
+    logistic_neighbours = np.array(sorted(logistic_neighbours - set(classes)))
+    in_logistic = np.isin(test.labels, logistic_neighbours)
     in_neighbours = np.isin(test.labels, neighbours)
-    scores = {}
+    scores = {attack: {} for attack in CLASS_ATTACKS}
     for name, variables in models.items():
-        probs = softmax(predict_logits(apply_fn, variables, test.inputs))
-        scores[name] = (100.0 * mia_nn(probs[in_forget], probs[in_neighbours], neighbours)
-                        if np.isfinite(probs).all() else float("nan"))  # a diverged run
+        logits = predict_logits(apply_fn, variables, test.inputs)
+        probs = softmax(logits)
+        finite = bool(np.isfinite(probs).all() and np.isfinite(logits).all())  # else diverged
+        scores["MIA-NN"][name] = (100.0 * mia_nn(logits[in_forget], logits[in_neighbours])
+                                  if finite else float("nan"))
+        scores["MIA-NN-logistic"][name] = (
+            100.0 * mia_nn_logistic(probs[in_forget], probs[in_logistic], logistic_neighbours)
+            if finite else float("nan"))
     return scores
 
 
@@ -298,6 +334,8 @@ def compare_methods(
         variables, times, vmapped[variant.label] = _unlearn_variant(
             setup, variant, pairs, stacked, seeds, progress, echo)
         unlearned[variant.label] = (variables, times)
+    neighbours = (_class_neighbours(setup.model_fns.apply, [r for _, r in pairs], splits)
+                  if class_unlearning else None)
     per_seed = []
     for index, (seed, (original, retrained)) in enumerate(zip(seeds, pairs)):
         models = {"original": original, "retrain": retrained}
@@ -305,25 +343,29 @@ def compare_methods(
         for label, (variables, times) in unlearned.items():
             models[label], seconds[label] = variables[index], times[index]
         rows = evaluate_models(setup.model_fns.apply, models, splits, reference="retrain")
-        attack = _class_attack(setup.model_fns.apply, models, splits, "retrain") \
-            if class_unlearning else {}
+        attack = _class_attack(setup.model_fns.apply, models, splits, "retrain",
+                               neighbours) if class_unlearning else {}
         for row in rows:
             row["seed"], row["seconds"] = seed, seconds[row["method"]]
             if row.get("diverged"):
                 echo(f"seed {seed}: {row['method']} diverged (non-finite outputs); its metrics "
                      "are NaN")
-            if attack:
-                row["MIA-NN"] = attack[row["method"]]
-                row["MIA-NN_gap"] = abs(attack[row["method"]] - attack["retrain"])
+            for metric, values in attack.items():
+                row[metric] = values[row["method"]]
+                row[f"{metric}_gap"] = abs(values[row["method"]] - values["retrain"])
         per_seed.extend(rows)
     metrics = ["UA", "RA", "TA", "MIA", "forget_auc", "agreement", "tv_forget", "forget_loss",
-               "gap", "seconds"] + (["MIA-NN", "MIA-NN_gap"] if class_unlearning else [])
+               "gap", "seconds"] + ([name for attack in CLASS_ATTACKS
+                                     for name in (attack, f"{attack}_gap")]
+                                    if class_unlearning else [])
     record = {"seeds": seeds, "originals": how, "originals_seconds": originals_seconds,
               "unlearning_vmapped": vmapped,
               "variants": [dataclasses.asdict(variant) | {"label": variant.label}
                            for variant in variants],
               "class_unlearning": class_unlearning, "splits": splits.summary(),
               "reference_hyperparams": reference_hyperparams}
+    if class_unlearning:
+        record["mia_nn_neighbours"] = [int(c) for c in neighbours]
     return per_seed, aggregate_rows(per_seed, metrics), record
 
 
@@ -331,8 +373,8 @@ def write_comparison(out_dir: str, name: str, per_seed, aggregated, record, *, t
                      metadata: dict, chart_metrics: Sequence[str]) -> dict:
     """Write ``name.{md,csv,json}`` (mean ± std), ``name_per_seed.json`` and ``name.png``."""
     os.makedirs(out_dir, exist_ok=True)
-    metric_columns = [key for key in ("UA", "RA", "TA", "MIA", "MIA-NN", "tv_forget", "gap",
-                                      "seconds") if key in aggregated[0]]
+    metric_columns = [key for key in ("UA", "RA", "TA", "MIA", "MIA-NN", "MIA-NN-logistic",
+                                      "tv_forget", "gap", "seconds") if key in aggregated[0]]
     paths = write_table(aggregated, ["method", "seeds", *metric_columns], out_dir, name,
                         metadata={**metadata, "comparison": record}, digits=3)
     per_seed_path = os.path.join(out_dir, f"{name}_per_seed.json")

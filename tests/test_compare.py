@@ -95,6 +95,11 @@ def test_class_unlearning_adds_mia_nn():
     assert rows["retrain"]["UA"] == 100.0  # the retrained model never saw a 3
     assert rows["retrain"]["MIA-NN_gap"] == 0.0
     assert 0.0 <= rows["original"]["MIA-NN"] <= 100.0
+    # the paper's MIA-NN (SVM on logits) and the earlier logistic attack, under distinct names
+    assert rows["retrain"]["MIA-NN-logistic_gap"] == 0.0
+    assert 0.0 <= rows["original"]["MIA-NN-logistic"] <= 100.0
+    # the nearest class of 3, by vote of the retrained models, is recorded and is not 3
+    assert len(record["mia_nn_neighbours"]) == 1 and record["mia_nn_neighbours"][0] != 3
 
 
 @pytest.mark.parametrize("variants, seeds, match", [

@@ -52,8 +52,10 @@ from jaxunlearn.transforms.spectral import (
     spectral_norm,
 )
 from jaxunlearn.transforms.tilted import (
+    SIMILARITY_TEMPERATURE,
     TiltedAggregateState,
     class_similarity,
+    pca_class_similarity,
     tilted_aggregate,
     tilted_loss,
     tilted_weights,
@@ -93,6 +95,8 @@ __all__ = [
     "spectral_norm",
     "static_mask",
     "class_similarity",
+    "pca_class_similarity",
+    "SIMILARITY_TEMPERATURE",
     "global_norm",
     "project_l2_ball",
     "tilted_aggregate",
