@@ -135,3 +135,19 @@ def test_unlearn_rejects_bad_requests_before_writing(tmp_path):
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr, (args, result.stderr)
         assert not out.exists()
+
+
+def test_amun_on_a_fastclip_original_keeps_clipping_at_its_bound(tmp_path):
+    """issue 14: AMUN's smooth-model setting clips while fine-tuning, at the original's bound."""
+    config = ROOT / "experiments" / "configs" / "digits_mlp.py"
+    workdir, out = tmp_path / "clipped", tmp_path / "amun"
+    trained = _cli("train", "--config", str(config), "--workdir", str(workdir), "--set",
+                   "train.epochs=1", "--set", "train.spectral_max_norm=2.0")
+    assert trained.returncode == 0, trained.stderr
+    result = _cli("unlearn", "--from", str(workdir), "--method", "amun", "--hp", "epochs=1",
+                  "--hp", "pgd_steps=5", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "keeps clipping at that bound" in result.stdout
+    log = json.loads((out / "metrics.json").read_text())["log"]
+    assert log["hyperparams"]["spectral_max_norm"] == 2.0
+    assert any("clip_spectral_norm" in addon and "2.0" in addon for addon in log["addons"])

@@ -8,11 +8,13 @@ adversarial example close to x: PGD-ℓ2 (PGD-50) within radius ε, starting fro
 doubling it until the model's prediction on x' differs from y. The set D_adv = {(x', f(x'))} is
 then used for fine-tuning together with the forget set (and the remaining data, when available).
 
-The authors' released code (github.com/Ali-E/AMUN) takes the PGD step α = ε/10, stops a sample
-at the first iterate that is misclassified, continues from the last iterate when ε doubles, and
-clips iterates to the pixel range [0, 1]. It starts at ε₀ = 0.01 on 50 forget samples and then
-uses the median of their radii as ε₀ for the rest; a per-sample ``initial_epsilon`` does the same
-here, and ``input_bounds`` gives the pixel range in normalised coordinates.
+The authors' released code (``Ali-E/AMUN``, ``build_advdataset.py`` with ``pgdl2_modified.py``)
+takes the PGD step α = ε/10 with 50 steps and no random start, stops a sample at the first
+iterate that is misclassified, continues from the last iterate when ε doubles (from ε₀ = 0.04 in
+the current code, 0.01 with 10 steps in the first commit, with no cap on the doublings), and
+clamps every iterate to the pixel box [0, 1]. ``input_bounds`` gives that box; the AMUN method
+(:mod:`jaxunlearn.methods.amun`) runs the search in pixel coordinates so that ε and the box are
+the authors'. ``max_rounds`` is a safety cap the authors do not have.
 
 Here the whole search for a batch is one compiled ``jax.lax.while_loop`` over rounds: every sample
 carries its own radius, a sample that has flipped is frozen (keeps its x', label and ε) while the
