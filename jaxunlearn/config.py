@@ -127,7 +127,9 @@ class TrainConfig:
     ``spectral_max_norm`` > 0 trains with FastClip (Boroojeny, Telgarsky, Sundaram, AISTATS
     2024): every dense and convolution layer's operator norm is clipped to it every
     ``spectral_every_steps`` steps, which makes smooth originals (AMUN's claim is that
-    smoothness helps unlearning).
+    smoothness helps unlearning). As in the authors' code, convolutions are clipped both ways
+    (one more than 0.05 below the bound is raised to it) and dense layers only down; batch norm
+    is left alone (``model.name=resnet18_nobn`` is their batch-norm-free ResNet-18).
     """
 
     epochs: int = 10

@@ -5,6 +5,8 @@ that computes the same extra gradients without the add-on, so the ratio is the c
 transform itself:
 
 - ``add_langevin_noise``, ``project_l2_ball``, ``clip_spectral_norm``: against plain SGD;
+  ``clip_spectral_norm`` with and without FastClip's tracking (one warm power iteration per
+  layer at every step that does not clip, ``track_every_step=True``);
 - ``and_mask``: against SGD that also computes the retain-batch gradient;
 - ``prob_mask``: against SGD that also computes K-micro-batch gradient statistics on a forget
   and a retain batch (the gradients of the step come from those statistics' means);
@@ -143,6 +145,9 @@ def main() -> None:
         (f"sgd + clip_spectral_norm(every {args.spectral_every})",
          optax.chain(sgd(), clip_spectral_norm(1.0, layers, every_k_steps=args.spectral_every)),
          "plain", "sgd"),
+        (f"sgd + clip_spectral_norm(every {args.spectral_every}, tracking)",
+         optax.chain(sgd(), clip_spectral_norm(1.0, layers, every_k_steps=args.spectral_every,
+                                               track_every_step=True)), "plain", "sgd"),
         ("sgd + clip_spectral_norm(every 1)",
          optax.chain(sgd(), clip_spectral_norm(1.0, layers, every_k_steps=1)), "plain", "sgd"),
         ("sgd, retain grads", sgd(), "retain", None),

@@ -102,14 +102,32 @@ def saliency_static_mask(context: AddonContext, keep_fraction: float = 0.5,
     return static_mask(saliency_mask(total, keep_fraction))
 
 
+def _flag(value: Any, name: str) -> bool:
+    """A boolean option, also from the text form (``true``/``false``/``1``/``0``)."""
+    text = str(value).strip().lower()
+    if isinstance(value, bool) or text in ("true", "false", "1", "0"):
+        return text in ("true", "1")
+    raise ValueError(f"addons: clip_spectral_norm option {name} must be true or false, "
+                     f"got {value!r}")
+
+
 def _spectral(context: AddonContext, max_norm: float = 1.0, every_k_steps: int = 50,
-              num_iterations: int = 5):
+              num_iterations: int = 5, conv_two_sided: Any = True,
+              two_sided_tolerance: float = 0.05, track_every_step: Any = False):
+    """FastClip (see :func:`jaxunlearn.transforms.clip_spectral_norm`): convolutions two-sided
+    by default as in the authors' code; batch-norm scales are left alone (the unlearning step
+    does not hand the transform the running variances the clamp needs)."""
+    conv_two_sided = _flag(conv_two_sided, "conv_two_sided")
+    track_every_step = _flag(track_every_step, "track_every_step")
     if context.module is None:
         raise ValueError("addons: clip_spectral_norm needs the Flax module (pass module=...)")
     sample = np.asarray(context.splits.train.inputs[:1])
     layers = record_layer_shapes(context.module, context.variables, sample, train=False)
     return clip_spectral_norm(max_norm, layers, every_k_steps=every_k_steps,
-                              num_iterations=num_iterations, seed=context.key)
+                              num_iterations=num_iterations, seed=context.key,
+                              conv_two_sided=conv_two_sided,
+                              two_sided_tolerance=two_sided_tolerance,
+                              track_every_step=track_every_step)
 
 
 ADDONS: dict[str, Addon] = {
@@ -124,7 +142,8 @@ ADDONS: dict[str, Addon] = {
               frozenset({"forget_term", "retain_term", "stats"}), {"criterion": "agreement"}),
         Addon("salun_mask", saliency_static_mask, frozenset(), {"keep_fraction": 0.5, "batch_size": 256}),
         Addon("clip_spectral_norm", _spectral, frozenset({"module"}),
-              {"max_norm": 1.0, "every_k_steps": 50, "num_iterations": 5}),
+              {"max_norm": 1.0, "every_k_steps": 50, "num_iterations": 5,
+               "conv_two_sided": True, "two_sided_tolerance": 0.05, "track_every_step": False}),
         Addon("langevin_noise", lambda context, sigma=0.01: add_langevin_noise(
             context.hyper["learning_rate"], sigma, key=context.key), frozenset(),
               {"sigma": 0.01}),

@@ -35,7 +35,7 @@ from jaxunlearn.models.registry import (
     register_model,
     resolve_dtype,
 )
-from jaxunlearn.models.resnet import BasicBlock, ResNet18
+from jaxunlearn.models.resnet import BasicBlock, ResNet18, ResNet18NoBN
 from jaxunlearn.models.small_cnn import SmallCNN
 from jaxunlearn.models.vgg import VGG16_LAYERS, VGG16BN
 
@@ -53,6 +53,7 @@ __all__ = [
     "NNX_COLLECTIONS",
     "PARAMS",
     "ResNet18",
+    "ResNet18NoBN",
     "SmallCNN",
     "VGG16BN",
     "VGG16_LAYERS",

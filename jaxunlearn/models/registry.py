@@ -12,7 +12,7 @@ import numpy as np
 from jaxunlearn.models.autoencoder import ConvAutoencoder, MaskedAutoencoder
 from jaxunlearn.models.logistic_regression import LogisticRegression
 from jaxunlearn.models.mlp import MLP
-from jaxunlearn.models.resnet import ResNet18
+from jaxunlearn.models.resnet import ResNet18, ResNet18NoBN
 from jaxunlearn.models.small_cnn import SmallCNN
 from jaxunlearn.models.vgg import VGG16BN
 
@@ -116,6 +116,7 @@ def get_model(name: str, num_classes: int, *, dtype: Any = "float32", **kwargs: 
 register_model("mlp")(MLP)
 register_model("small_cnn")(SmallCNN)
 register_model("resnet18")(ResNet18)
+register_model("resnet18_nobn")(ResNet18NoBN)
 register_model("vgg16_bn")(VGG16BN)
 register_model("logistic_regression")(LogisticRegression)
 register_model("conv_autoencoder")(ConvAutoencoder)

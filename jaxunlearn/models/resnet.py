@@ -39,17 +39,25 @@ class BasicBlock(nn.Module):
     when the shape is kept and a strided 1x1 convolution with batch norm (projection shortcut,
     option B of He et al., 2016, Sec. 3.3) when the stride or channel count changes.
 
+    With ``batch_norm=False`` (FastClip's "noBN" ResNet, Ebrahimpour Boroojeny, Telgarsky &
+    Sundaram, AISTATS 2024, arXiv:2402.16017; ``models/resnet.py`` of ``Ali-E/FastClip``) there
+    is no batch norm and a block with a projection shortcut halves the sum,
+    ``out = relu((conv(relu(conv(x))) + shortcut_conv(x)) / 2)``, so that it stays 1-Lipschitz
+    when each convolution is; the identity-shortcut block keeps the plain sum.
+
     Attributes:
         channels: output channels of both convolutions.
         strides: stride of the first convolution (and of the projection shortcut).
         dtype: computation dtype.
         param_dtype: dtype of the parameters.
+        batch_norm: whether each convolution is followed by batch norm.
     """
 
     channels: int
     strides: int = 1
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
+    batch_norm: bool = True
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
@@ -67,11 +75,14 @@ class BasicBlock(nn.Module):
             name="conv_1",
             **conv_kwargs,
         )(x)
-        residual = nn.relu(_batch_norm(self, train, "bn_1")(residual))
+        if self.batch_norm:
+            residual = _batch_norm(self, train, "bn_1")(residual)
+        residual = nn.relu(residual)
         residual = nn.Conv(self.channels, (3, 3), padding=_PAD_ONE, name="conv_2", **conv_kwargs)(
             residual
         )
-        residual = _batch_norm(self, train, "bn_2")(residual)
+        if self.batch_norm:
+            residual = _batch_norm(self, train, "bn_2")(residual)
 
         shortcut = x
         if self.strides != 1 or x.shape[-1] != self.channels:
@@ -83,6 +94,8 @@ class BasicBlock(nn.Module):
                 name="shortcut_conv",
                 **conv_kwargs,
             )(x)
+            if not self.batch_norm:  # FastClip's noBN ResNet: keep the block 1-Lipschitz
+                return nn.relu((residual + shortcut) / 2)
             shortcut = _batch_norm(self, train, "shortcut_bn")(shortcut)
         return nn.relu(residual + shortcut)
 
@@ -103,6 +116,8 @@ class ResNet18(nn.Module):
         num_classes: number of output logits.
         dtype: computation dtype.
         param_dtype: dtype of the parameters and of the batch-norm statistics.
+        batch_norm: whether each convolution is followed by batch norm; False gives
+            :class:`ResNet18NoBN`'s network.
 
     Call with NHWC images ``x`` of shape ``(n, height, width, channels)``; ``train=True`` uses
     batch statistics and needs ``mutable=['batch_stats']``. Returns float32 logits of shape
@@ -112,10 +127,11 @@ class ResNet18(nn.Module):
     num_classes: int
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
+    batch_norm: bool = True
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-        check_image_batch(x, "ResNet18")
+        check_image_batch(x, type(self).__name__)
         hidden = jnp.asarray(x, self.dtype)
         hidden = nn.Conv(
             64,
@@ -127,7 +143,9 @@ class ResNet18(nn.Module):
             kernel_init=relu_conv_init,
             name="stem_conv",
         )(hidden)
-        hidden = nn.relu(_batch_norm(self, train, "stem_bn")(hidden))
+        if self.batch_norm:
+            hidden = _batch_norm(self, train, "stem_bn")(hidden)
+        hidden = nn.relu(hidden)
         for stage, (channels, strides, num_blocks) in enumerate(
             zip(_STAGE_CHANNELS, _STAGE_STRIDES, _BLOCKS_PER_STAGE)
         ):
@@ -137,6 +155,7 @@ class ResNet18(nn.Module):
                     strides=strides if block == 0 else 1,
                     dtype=self.dtype,
                     param_dtype=self.param_dtype,
+                    batch_norm=self.batch_norm,
                     name=f"stage_{stage + 1}_block_{block + 1}",
                 )(hidden, train=train)
         hidden = jnp.mean(hidden, axis=(1, 2))
@@ -144,3 +163,18 @@ class ResNet18(nn.Module):
             self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype, name="head"
         )(hidden)
         return logits.astype(jnp.float32)
+
+
+class ResNet18NoBN(ResNet18):
+    """ResNet-18 without batch norm, the network FastClip clips ("noBN"; Ebrahimpour Boroojeny,
+    Telgarsky & Sundaram, AISTATS 2024, arXiv:2402.16017; ``models/resnet.py`` of
+    ``Ali-E/FastClip``, ``bn=False``), also AMUN's smooth original (ICML 2025, arXiv:2503.00917).
+
+    :class:`ResNet18` with every batch norm removed (the convolutions still have no bias, the
+    head keeps its bias) and the residual sum halved in the three blocks with a projection
+    shortcut (``out = relu((residual + shortcut) / 2)``, see :class:`BasicBlock`), so that with
+    every convolution and the head clipped to operator norm 1 the network is 1-Lipschitz. It has
+    no ``batch_stats`` collection; with 10 classes, 11,164,362 parameters.
+    """
+
+    batch_norm: bool = False

@@ -43,7 +43,7 @@ from jaxunlearn.transforms.masks import (
     focus_probability,
     prob_mask,
 )
-from jaxunlearn.transforms.layer_shapes import LayerSpec, record_layer_shapes
+from jaxunlearn.transforms.layer_shapes import LayerSpec, record_batch_norms, record_layer_shapes
 from jaxunlearn.transforms.saliency import saliency_mask, static_mask
 from jaxunlearn.transforms.spectral import (
     ClipSpectralNormState,
@@ -89,6 +89,7 @@ __all__ = [
     "microbatch_mean_stats",
     "per_example_grad_stats",
     "prob_mask",
+    "record_batch_norms",
     "record_layer_shapes",
     "saliency_mask",
     "sign_agreement",

@@ -277,6 +277,41 @@ def record_layer_shapes(
     return specs
 
 
+def record_batch_norms(
+    module: nn.Module, variables: Any, *args: Any, **kwargs: Any
+) -> dict[str, float]:
+    """Records the ``epsilon`` of every ``nn.BatchNorm`` with a scale that a model calls.
+
+    Runs ``module.apply(variables, *args, **kwargs)`` once under ``jax.eval_shape`` with Flax
+    method interception, as :func:`record_layer_shapes` does, for the batch-norm clamp of
+    :func:`jaxunlearn.transforms.clip_spectral_norm` (FastClip's "clipBN_hard").
+
+    Returns:
+      ``{path: epsilon}``, ``path`` the layer's module path joined with ``"/"``: the location of
+      its ``scale`` in ``params`` and of its running ``var`` in ``batch_stats``. Layers with
+      ``use_scale=False`` have no scale to clamp and are left out.
+
+    Example:
+      >>> import flax.linen as nn, jax, jax.numpy as jnp
+      >>> model = nn.Sequential([nn.Conv(4, (3, 3)), nn.BatchNorm(use_running_average=True)])
+      >>> x = jnp.zeros((2, 6, 6, 2))
+      >>> record_batch_norms(model, jax.eval_shape(model.init, jax.random.key(0), x), x)
+      {'layers_1': 1e-05}
+    """
+    epsilons: dict[str, float] = {}
+
+    def interceptor(next_fun, call_args, call_kwargs, context):
+        layer = context.module
+        if context.method_name == "__call__" and isinstance(layer, nn.BatchNorm) \
+                and layer.use_scale:
+            epsilons["/".join(layer.path)] = float(layer.epsilon)
+        return next_fun(*call_args, **call_kwargs)
+
+    with nn.intercept_methods(interceptor):
+        jax.eval_shape(functools.partial(module.apply, **kwargs), variables, *args)
+    return dict(sorted(epsilons.items()))
+
+
 def _flat(block: jax.Array) -> jax.Array:
     return block.reshape(block.shape[0], -1)
 

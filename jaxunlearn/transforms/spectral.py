@@ -31,12 +31,14 @@ import optax
 from jax import lax
 
 from jaxunlearn.transforms.layer_shapes import (
+    CONV,
     LayerSpec,
     apply_linear,
     orthonormalize_rows,
     output_shape,
     power_iterations,
     rayleigh_ritz,
+    record_batch_norms,
     record_layer_shapes,
     spectral_norm,
 )
@@ -46,11 +48,14 @@ __all__ = [
     "LayerSpec",
     "clip_spectral_norm",
     "layer_spectral_norms",
+    "record_batch_norms",
     "record_layer_shapes",
     "spectral_norm",
 ]
 
 _KERNEL = "kernel"
+BATCH_NORM_MODES = ("leave", "clamp")
+"""What :func:`clip_spectral_norm` does to batch-norm scales: leave them, or clamp them."""
 
 
 class ClipSpectralNormState(NamedTuple):
@@ -98,15 +103,20 @@ def _replace_kernels(tree: Any, kernels: Mapping[str, jax.Array]) -> Any:
     return jax.tree_util.tree_map_with_path(replace, tree)
 
 
-def _clip_direction(kernel, spec: LayerSpec, right, left, sigmas, max_norm):
-    """One exact line-search descent step on ``1/2 sum_i ||A_W v_i - min(sigma_i, c) u_i||^2``.
+def _clip_direction(kernel, spec: LayerSpec, right, left, sigmas, max_norm, raise_below=None):
+    """One exact line-search descent step on ``1/2 sum_i ||A_W v_i - t_i u_i||^2``.
 
-    The gradient is ``g = grad_W sum_i <r_i, A_W v_i>`` with residuals
-    ``r_i = (sigma_i - c)_+ u_i``; the step length ``||g||^2 / ||A_g V||^2`` is exact for this
-    quadratic and equals 1 for a dense kernel, giving ``g = sum_i (sigma_i - c)_+ v_i u_i^T``.
-    Returns the kernel change ``-eta * g``.
+    The targets are ``t_i = min(sigma_i, c)``, except that with ``raise_below`` (two-sided
+    clipping) a top value ``sigma_1 < raise_below`` gets the target ``t_1 = c`` as well. The
+    gradient is ``g = grad_W sum_i <r_i, A_W v_i>`` with residuals ``r_i = (sigma_i - t_i) u_i``
+    (``(sigma_i - c)_+ u_i`` when one-sided); the step length ``||g||^2 / ||A_g V||^2`` is exact
+    for this quadratic and equals 1 for a dense kernel, giving ``g = sum_i (sigma_i - t_i) v_i
+    u_i^T``. Returns the kernel change ``-eta * g``.
     """
     excess = jnp.maximum(sigmas - max_norm, 0.0)
+    if raise_below is not None:  # negative residual: the step pushes sigma_1 up to c
+        excess = excess.at[0].set(
+            jnp.where(sigmas[0] < raise_below, sigmas[0] - max_norm, excess[0]))
     residuals = (excess[:, None] * left).reshape((-1,) + output_shape(kernel.shape, spec)[1:])
     by_kernel = lambda w: apply_linear(w, right, spec)
     (gradient,) = jax.linear_transpose(by_kernel, jax.ShapeDtypeStruct(kernel.shape, kernel.dtype))(
@@ -118,12 +128,15 @@ def _clip_direction(kernel, spec: LayerSpec, right, left, sigmas, max_norm):
     return -eta * gradient
 
 
-def _clip_layer(kernel, spec, vectors, key, max_norm, num_iterations, num_rounds):
+def _clip_layer(kernel, spec, vectors, key, max_norm, num_iterations, num_rounds,
+                raise_below=None):
     """FastClip for one layer: rounds of (warm power iteration, one clipping descent step).
 
     Each round runs PowerQR on the warm block ``vectors`` (``num_vectors`` rows) plus one fresh
     random vector, so that singular values which were not on top at the last step are found (as
-    the paper's random restarts do), then clips every Ritz value above ``max_norm``.
+    the paper's random restarts do), then clips every Ritz value above ``max_norm`` and, with
+    ``raise_below`` (two-sided clipping), raises a top Ritz value below ``raise_below`` to
+    ``max_norm``.
 
     Returns the kernel change, the new warm block and the first round's top singular value.
     """
@@ -139,7 +152,8 @@ def _clip_layer(kernel, spec, vectors, key, max_norm, num_iterations, num_rounds
         current = kernel + change
         block = power_iterations(current, spec, block, num_iterations)
         sigmas, right, left = rayleigh_ritz(current, spec, block)
-        change = change + _clip_direction(current, spec, right, left, sigmas, max_norm)
+        change = change + _clip_direction(current, spec, right, left, sigmas, max_norm,
+                                          raise_below)
         first_sigma = jnp.where(index == 0, sigmas[0], first_sigma)
         return change, right[:num_vectors], first_sigma, key
 
@@ -148,25 +162,130 @@ def _clip_layer(kernel, spec, vectors, key, max_norm, num_iterations, num_rounds
     return change, vectors, first_sigma
 
 
-@functools.partial(jax.jit, static_argnames=("layers",))
+@functools.partial(jax.jit, static_argnames=("layers", "two_sided"))
 def _clip_layers(
     kernel_updates, vectors, sigmas, key_data, kernels, max_norm, num_iterations, num_rounds,
-    *, layers: tuple[tuple[str, LayerSpec], ...],
+    conv_two_sided=False, two_sided_tolerance=0.05,
+    *, layers: tuple[tuple[str, LayerSpec], ...], two_sided: bool = False,
 ):
-    """:func:`_clip_layer` for every layer; returns new kernel updates, vectors, norms and key."""
+    """:func:`_clip_layer` for every layer; returns new kernel updates, vectors, norms and key.
+
+    With ``two_sided`` (static) convolutions are also raised to ``max_norm`` when their top
+    singular value is below it by more than ``two_sided_tolerance`` and ``conv_two_sided`` (a
+    bool, possibly traced) holds; without it the one-sided program is compiled unchanged.
+    """
     keys = jax.random.split(jax.random.wrap_key_data(key_data), len(layers) + 1)
     new_updates, new_vectors, new_sigmas = {}, {}, {}
     for index, (name, spec) in enumerate(layers):
         update = kernel_updates[name]
         dtype = vectors[name].dtype
         proposed = jnp.asarray(kernels[name], dtype) + jnp.asarray(update, dtype)
+        bound = jnp.asarray(max_norm, dtype)
+        raise_below = None
+        if two_sided and spec.kind == CONV:
+            raise_below = jnp.where(conv_two_sided, bound - jnp.asarray(two_sided_tolerance, dtype),
+                                    -jnp.inf)
         change, new_vectors[name], sigma = _clip_layer(
-            proposed, spec, vectors[name], keys[index], jnp.asarray(max_norm, dtype),
-            num_iterations, num_rounds,
+            proposed, spec, vectors[name], keys[index], bound, num_iterations, num_rounds,
+            raise_below,
         )
         new_updates[name] = (update + change).astype(jnp.result_type(update))
         new_sigmas[name] = sigma.astype(sigmas[name].dtype)
     return new_updates, new_vectors, new_sigmas, jax.random.key_data(keys[-1])
+
+
+@functools.partial(jax.jit, static_argnames=("layers",))
+def _track_layers(kernel_updates, vectors, sigmas, kernels,
+                  *, layers: tuple[tuple[str, LayerSpec], ...]):
+    """One warm power iteration per layer on the kernel the step proposes (FastClip's tracking).
+
+    ``V <- orth(A^T A V)`` with ``A`` the map of ``W + u``; the new norm estimate is
+    ``||A v_1||`` of the incoming vector (a lower bound, free from the same forward pass).
+    """
+    new_vectors, new_sigmas = {}, {}
+    for name, spec in layers:
+        dtype = vectors[name].dtype
+        kernel = jnp.asarray(kernels[name], dtype) + jnp.asarray(kernel_updates[name], dtype)
+        block = vectors[name]  # (num_vectors, *input_shape[1:])
+        forward = lambda x, kernel=kernel, spec=spec: apply_linear(kernel, x, spec)
+        images = forward(block)
+        (back,) = jax.linear_transpose(forward, jax.ShapeDtypeStruct(block.shape, dtype))(images)
+        new_vectors[name] = orthonormalize_rows(back)
+        new_sigmas[name] = jnp.linalg.norm(images[0]).astype(sigmas[name].dtype)
+    return new_vectors, new_sigmas
+
+
+def _clamp_batch_norm_scales(scale_updates, scales, variances, max_norm, epsilons):
+    """``u <- clip(g + u, -c sqrt(var + eps), c sqrt(var + eps)) - g`` for every BN scale ``g``."""
+    new_updates = {}
+    for name, update in scale_updates.items():
+        dtype = jnp.promote_types(jnp.result_type(scales[name], update), jnp.float32)
+        bound = jnp.asarray(max_norm, dtype) * jnp.sqrt(
+            jnp.asarray(variances[name], dtype) + jnp.asarray(epsilons[name], dtype))
+        scale = jnp.asarray(scales[name], dtype)
+        proposed = scale + jnp.asarray(update, dtype)
+        new_updates[name] = (jnp.clip(proposed, -bound, bound) - scale).astype(
+            jnp.result_type(update))
+    return new_updates
+
+
+def _leaf_at(tree: Any, name: str, leaf: str, what: str) -> Any:
+    node = tree
+    for part in [part for part in name.split("/") if part] + [leaf]:
+        try:
+            node = node[part]
+        except (KeyError, TypeError, IndexError):
+            raise ValueError(f"batch_norms names {name!r}, but there is no {what} at "
+                             f"{name}/{leaf}") from None
+    return node
+
+
+def _replace_leaves(tree: Any, leaf_name: str, values: Mapping[str, jax.Array]) -> Any:
+    def replace(path, leaf):
+        keys = [getattr(entry, "key", None) for entry in path]
+        if keys and keys[-1] == leaf_name and all(isinstance(k, str) for k in keys):
+            return values.get("/".join(keys[:-1]), leaf)
+        return leaf
+
+    return jax.tree_util.tree_map_with_path(replace, tree)
+
+
+def _concrete_bool(value: Any) -> bool | None:
+    """``bool(value)``, or ``None`` for a traced value (inject_hyperparams under jit)."""
+    try:
+        return bool(value)
+    except (TypeError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+def _check_flag(value: Any, name: str) -> None:
+    if isinstance(value, bool):
+        return
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or jnp.ndim(value) != 0 or not jnp.issubdtype(dtype, jnp.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def _check_batch_norms(batch_norm: Any, batch_norms: Any) -> dict[str, float]:
+    if batch_norm not in BATCH_NORM_MODES:
+        raise ValueError(f"batch_norm must be one of {BATCH_NORM_MODES}, got {batch_norm!r}")
+    if batch_norm == "leave":
+        return {}
+    if not isinstance(batch_norms, Mapping) or not batch_norms:
+        raise ValueError(
+            "batch_norm='clamp' needs batch_norms, a non-empty {path: epsilon} mapping (see "
+            f"record_batch_norms), got {batch_norms!r}")
+    named = {}
+    for path, epsilon in batch_norms.items():
+        try:
+            number = float(epsilon)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if isinstance(epsilon, bool) or not math.isfinite(number) or number < 0:
+            raise ValueError(f"batch_norms[{path!r}] must be a finite epsilon >= 0, got "
+                             f"{epsilon!r}")
+        named[_path_name(path)] = number
+    return dict(sorted(named.items()))
 
 
 def _check_positive_number(value: Any, name: str) -> None:
@@ -210,6 +329,12 @@ def clip_spectral_norm(
     num_rounds: int = 1,
     num_vectors: int = 1,
     seed: int = 0,
+    *,
+    conv_two_sided: bool = True,
+    two_sided_tolerance: float = 0.05,
+    track_every_step: bool = False,
+    batch_norm: str = "leave",
+    batch_norms: Mapping[str | tuple[str, ...], float] | None = None,
 ) -> optax.GradientTransformationExtraArgs:
     """Keeps the operator norm of every listed dense and convolution layer at most ``max_norm``.
 
@@ -227,10 +352,41 @@ def clip_spectral_norm(
     paper's repeated clipping does, to approach ``sigma_1 = c`` and to reach singular values that
     rise to the top once the first is clipped.
 
+    Convolutions are clipped both ways by default, as in the authors' code (``Ali-E/FastClip``,
+    also shipped in ``Ali-E/AMUN``: ``models/spectral_normalization_deflate_complex_both_bn.py``,
+    ``SpectralNorm._clip_module`` with its default ``exact_flag=True``, and the early exit of
+    ``deflate_model_multi`` in ``models/clip_toolbox.py``): a convolution whose top singular value
+    is below ``c`` by more than ``two_sided_tolerance`` (0.05 there, an absolute gap) is pushed up
+    to ``c`` by the same descent with the target ``c u_1`` (a negative residual), so that its
+    norm is ``c`` rather than at most ``c``; one within the tolerance is left alone. Dense layers
+    are only clipped down, as there.
+
     It acts every ``every_k_steps``-th update (the ``k``-th, ``2k``-th, ...); other updates pass
-    through unchanged. Biases are not part of the linear map and are never changed, nor are
-    layers missing from ``layers``. Power iteration gives a lower estimate of ``sigma_1``, so
-    with few iterations a layer can stay slightly above ``max_norm`` until later steps.
+    through unchanged. With ``track_every_step`` each of those other updates also refines the
+    carried vectors by one warm power iteration on ``W + u`` (the authors' tracking: their
+    ``SpectralNorm.forward`` runs one PowerQR iteration, ``pqr_iter=1``, at every training
+    forward pass and keeps the vector in the module); this costs one forward and one transposed
+    application of each layer on a batch of ``num_vectors`` inputs per step, and makes the
+    ``singular_values`` in the state the latest estimate. It is off by default, unlike the
+    authors' code: here each clipping step runs its own ``num_iterations`` warm power iterations
+    (the authors run 10 in ``deflate_model_multi`` as well) and adds a fresh random vector, so the
+    tracking only improves the warm start, and without it the steps that do not clip cost nothing
+    (``experiments/benchmarks/transform_overhead.py`` measures it: about 4 % of a small CNN's SGD
+    step on CPU, with clipping every 50 steps). The authors also re-randomise the vector after
+    each clipping and refine it with 10 iterations; here the clipped Ritz vectors are kept.
+
+    Batch norm (FastClip's three settings): ``batch_norm="leave"`` leaves its scales alone
+    (the authors' "wBN"); ``"clamp"`` (their ``bn_hard``/"clipBN_hard", ``SpectralNorm`` around a
+    ``BatchNorm2d``) clamps, on each clipping step, every listed batch-norm scale ``gamma`` so
+    that ``gamma + u`` lies in ``[-c sqrt(var + eps), c sqrt(var + eps)]``, ``var`` the running
+    variance before the step, so that the layer's per-channel gain ``gamma / sqrt(var + eps)``
+    is at most ``c`` in inference mode. Their third setting, no batch norm, is a model
+    (``resnet18_nobn``). The authors clamp on their own batch-norm interval (``bn_count``, 100
+    steps in their ResNet); here it is ``every_k_steps``.
+
+    Biases are not part of the linear map and are never changed, nor are layers missing from
+    ``layers``. Power iteration gives a lower estimate of ``sigma_1``, so with few iterations a
+    layer can stay slightly above ``max_norm`` until later steps.
 
     Place it last in a chain, after the optimizer, so that ``updates`` are the actual parameter
     increments: ``optax.chain(optax.adam(1e-3), clip_spectral_norm(1.0, layers))``.
@@ -249,16 +405,30 @@ def clip_spectral_norm(
       num_vectors: singular vectors tracked per layer, the PowerQR block (``>= 1``; a concrete
         int, it fixes the state's shapes). Each round also adds one fresh random vector.
       seed: seed of the initial vectors and of the exploration vectors.
+      conv_two_sided: also push convolutions whose top singular value is below
+        ``max_norm - two_sided_tolerance`` up to ``max_norm`` (default True, the authors'
+        default for convolutions); False clips convolutions only down, as dense layers.
+      two_sided_tolerance: the gap ``c - sigma_1`` (absolute, ``> 0``) a convolution may stay
+        below ``c`` by; the authors' 0.05.
+      track_every_step: one warm power iteration on every update that does not clip.
+      batch_norm: ``"leave"`` or ``"clamp"`` (see above).
+      batch_norms: with ``"clamp"``, ``{path: epsilon}`` of the batch-norm layers, as returned
+        by :func:`record_batch_norms`; ``path`` locates the layer's ``scale`` in ``params`` and
+        its ``var`` in the ``batch_stats`` passed to ``update``.
 
     Returns:
       An ``optax.GradientTransformationExtraArgs``; ``update(updates, state, params,
-      **extra_args)`` needs ``params`` and ignores extra arguments. Its state is a
-      :class:`ClipSpectralNormState`.
+      batch_stats=None, **extra_args)`` needs ``params`` (and, with ``batch_norm="clamp"``, the
+      model's ``batch_stats`` collection before the step) and ignores other extra arguments. Its
+      state is a :class:`ClipSpectralNormState`.
 
     Raises:
-      ValueError: for a non-positive or non-finite ``max_norm``; ``every_k_steps``,
-        ``num_iterations``, ``num_rounds`` or ``num_vectors`` below 1; ``layers`` that are not
-        LayerSpecs; at ``init``, a path without a kernel or a kernel that does not fit its spec.
+      ValueError: for a non-positive or non-finite ``max_norm`` or ``two_sided_tolerance``;
+        ``every_k_steps``, ``num_iterations``, ``num_rounds`` or ``num_vectors`` below 1;
+        ``conv_two_sided`` or ``track_every_step`` that are not booleans; an unknown
+        ``batch_norm``; ``"clamp"`` without ``batch_norms``; ``layers`` that are not
+        LayerSpecs; at ``init``, a path without a kernel or a kernel that does not fit its spec;
+        at ``update``, ``"clamp"`` without ``batch_stats``.
 
     Example:
       >>> import jax, jax.numpy as jnp, optax
@@ -277,7 +447,15 @@ def clip_spectral_norm(
     _check_count(num_iterations, "num_iterations")
     _check_count(num_rounds, "num_rounds")
     _check_count(num_vectors, "num_vectors")
+    _check_flag(conv_two_sided, "conv_two_sided")
+    _check_positive_number(two_sided_tolerance, "two_sided_tolerance")
+    _check_flag(track_every_step, "track_every_step")
+    named_batch_norms = _check_batch_norms(batch_norm, batch_norms)
     named_layers = _check_layers(layers)
+    # a concrete False compiles the one-sided program exactly as before the option existed
+    two_sided = _concrete_bool(conv_two_sided) is not False and any(
+        spec.kind == CONV for spec in named_layers.values())
+    track = _concrete_bool(track_every_step)
 
     def init_fn(params) -> ClipSpectralNormState:
         try:  # the block size fixes the state's shapes, so it must be a concrete number
@@ -300,6 +478,8 @@ def clip_spectral_norm(
             else:
                 vectors[name] = orthonormalize_rows(start)
             sigmas[name] = jnp.zeros((), dtype)
+        for name in named_batch_norms:
+            _leaf_at(params, name, "scale", "batch-norm scale")
         return ClipSpectralNormState(
             count=jnp.zeros([], jnp.int32),
             key=jax.random.key_data(jax.random.fold_in(key, len(named_layers))),
@@ -307,10 +487,13 @@ def clip_spectral_norm(
             singular_values=sigmas,
         )
 
-    def update_fn(updates, state, params=None, **extra_args):
+    def update_fn(updates, state, params=None, batch_stats=None, **extra_args):
         del extra_args
         if params is None:
             raise ValueError("clip_spectral_norm needs params: update(updates, state, params)")
+        if named_batch_norms and batch_stats is None:
+            raise ValueError("batch_norm='clamp' needs the model's batch_stats: "
+                             "update(updates, state, params, batch_stats=...)")
         operands = (
             {name: _kernel_at(updates, name) for name in named_layers},
             state.right_vectors,
@@ -318,31 +501,54 @@ def clip_spectral_norm(
             state.key,
         )
         kernels = {name: _kernel_at(params, name) for name in named_layers}
+        scale_updates = {name: _leaf_at(updates, name, "scale", "batch-norm scale")
+                         for name in named_batch_norms}
 
         def clip(operands):
+            kernel_updates, vectors, sigmas, key = operands
+            extra = ((conv_two_sided, two_sided_tolerance) if two_sided else ())
             return _clip_layers(
-                *operands, kernels, max_norm, num_iterations, num_rounds,
-                layers=tuple(named_layers.items()),
+                kernel_updates, vectors, sigmas, key, kernels, max_norm, num_iterations,
+                num_rounds, *extra, layers=tuple(named_layers.items()), two_sided=two_sided,
             )
 
-        should_clip = (state.count + 1) % every_k_steps == 0
-        try:  # a concrete step count (eager use) picks its branch in Python
-            clip_now = bool(should_clip)
-        except TypeError:
-            clip_now = None
-        if clip_now is None:
-            new_updates, vectors, sigmas, key = lax.cond(
-                should_clip, clip, lambda ops: ops, operands
-            )
+        def refine(operands):
+            kernel_updates, vectors, sigmas, key = operands
+            vectors, sigmas = _track_layers(kernel_updates, vectors, sigmas, kernels,
+                                            layers=tuple(named_layers.items()))
+            return kernel_updates, vectors, sigmas, key
+
+        if track is None:  # traced flag
+            skip = lambda ops: lax.cond(track_every_step, refine, lambda o: o, ops)
         else:
-            new_updates, vectors, sigmas, key = clip(operands) if clip_now else operands
+            skip = refine if track else (lambda ops: ops)
+
+        should_clip = (state.count + 1) % every_k_steps == 0
+        clip_now = _concrete_bool(should_clip)  # a concrete step count picks its branch in Python
+        if clip_now is None:
+            new_updates, vectors, sigmas, key = lax.cond(should_clip, clip, skip, operands)
+        else:
+            new_updates, vectors, sigmas, key = clip(operands) if clip_now else skip(operands)
         new_state = ClipSpectralNormState(
             count=optax.safe_increment(state.count),
             key=key,
             right_vectors=vectors,
             singular_values=sigmas,
         )
-        return _replace_kernels(updates, new_updates), new_state
+        updates = _replace_kernels(updates, new_updates)
+        if named_batch_norms:
+            scales = {name: _leaf_at(params, name, "scale", "batch-norm scale")
+                      for name in named_batch_norms}
+            variances = {name: _leaf_at(batch_stats, name, "var", "running variance")
+                         for name in named_batch_norms}
+            clamp = lambda scale_updates: _clamp_batch_norm_scales(
+                scale_updates, scales, variances, max_norm, named_batch_norms)
+            if clip_now is None:
+                scale_updates = lax.cond(should_clip, clamp, lambda u: u, scale_updates)
+            elif clip_now:
+                scale_updates = clamp(scale_updates)
+            updates = _replace_leaves(updates, "scale", scale_updates)
+        return updates, new_state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
