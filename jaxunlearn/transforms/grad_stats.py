@@ -16,7 +16,13 @@ Two estimators:
 - :func:`per_example_grad_stats`: ``jax.vmap(jax.grad(loss_fn))`` over the examples of a batch,
   accumulated over micro-batches (peak memory: ``microbatch_size`` × |θ|);
 - :func:`microbatch_mean_stats`: the K mean gradients of K micro-batches (cheaper, and valid with
-  train-mode BatchNorm, whose per-example gradients are not independent samples).
+  train-mode BatchNorm, whose per-example gradients are not independent samples). By default the
+  K gradients are computed together (``jax.vmap`` over the micro-batches), at about 1.6× the cost
+  of one batch gradient on CPU instead of ~4× one after another (issue 18);
+  ``parallel=False`` keeps the bounded-memory sequential fold for models where K gradients do
+  not fit. :func:`microbatch_gradients` returns the K gradients themselves, from which the
+  unlearning step also takes the batch gradient (their weighted mean), so that the statistics
+  cost no gradient beyond the micro-batches'.
 
 Micro-batches are merged with Chan, Golub & LeVeque's parallel update (1979),
 
@@ -236,11 +242,59 @@ def per_example_grad_stats(
     return accumulate(params, batch)
 
 
+def split_microbatches(batch: Any, num_microbatches: int) -> Any:
+    """``batch`` (leaves with a leading axis n) as K micro-batches on a new leading axis: micro-
+    batch k holds examples k, k + K, k + 2K, … (``optax.microbatching``'s strided split).
+
+    >>> import jax.numpy as jnp
+    >>> split_microbatches(jnp.arange(6), 2).tolist()
+    [[0, 2, 4], [1, 3, 5]]
+    """
+    n = _leading_size(batch, "batch")
+    _check_divides(num_microbatches, n, "num_microbatches")
+    return jax.tree_util.tree_map(
+        lambda leaf: jnp.swapaxes(
+            leaf.reshape((n // num_microbatches, num_microbatches) + leaf.shape[1:]), 0, 1),
+        batch)
+
+
+def microbatch_gradients(
+    loss_fn: Callable[..., Any],
+    params: Any,
+    batch: Any,
+    num_microbatches: int,
+    *,
+    has_aux: bool = False,
+) -> tuple[Any, Any]:
+    """Value and gradient of ``loss_fn`` on each of K micro-batches, computed together.
+
+    ``jax.vmap(jax.value_and_grad(loss_fn))`` over :func:`split_microbatches`: one program whose
+    work XLA batches (a convolution's weight gradient becomes one grouped convolution) instead of
+    K passes one after another.
+
+    Args:
+      loss_fn: ``loss_fn(params, microbatch) -> scalar`` (or ``(scalar, aux)`` with ``has_aux``).
+      params: the pytree to differentiate.
+      batch: pytree whose leaves share a leading axis of size n, divisible by K.
+      num_microbatches: K ≥ 1.
+      has_aux: as in ``jax.value_and_grad``.
+
+    Returns:
+      ``(values, grads)``: the K values (``(loss, aux)`` pairs stacked, with ``has_aux``) and the
+      K gradients, each leaf with a leading axis K.
+    """
+    microbatches = split_microbatches(batch, num_microbatches)
+    value_and_grad = jax.value_and_grad(loss_fn, has_aux=has_aux)
+    return jax.vmap(value_and_grad, in_axes=(None, 0))(params, microbatches)
+
+
 def microbatch_mean_stats(
     loss_fn: Callable[[Any, Any], jax.Array],
     params: Any,
     batch: Any,
     num_microbatches: int,
+    *,
+    parallel: bool = True,
 ) -> GradStats:
     """Statistics of the K mean gradients of K equal micro-batches of ``batch``.
 
@@ -256,7 +310,10 @@ def microbatch_mean_stats(
       params: the pytree to differentiate.
       batch: pytree whose leaves share a leading axis of size n.
       num_microbatches: K ≥ 2, must divide n. Micro-batch k holds examples k, k + K, k + 2K, …
-        (the strided split of ``optax.microbatching``), computed one after the other.
+        (the strided split of ``optax.microbatching``).
+      parallel: compute the K gradients together (``jax.vmap``; memory K × |θ|, the default) or
+        one after another, folded in with Chan's update (memory 1 × |θ|). The two agree up to
+        float rounding.
 
     Returns:
       :class:`GradStats` with leaves like ``params`` and ``count = K``.
@@ -275,6 +332,9 @@ def microbatch_mean_stats(
         raise ValueError(
             f"num_microbatches must be >= 2 to estimate a variance, got {num_microbatches}"
         )
+    if parallel:
+        _, grads = microbatch_gradients(loss_fn, params, batch, num_microbatches)
+        return grad_stats_from_samples(grads)
     grad_fn = jax.grad(loss_fn)
 
     def stats_of(params, microbatch):

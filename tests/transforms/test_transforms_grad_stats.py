@@ -10,8 +10,10 @@ from jaxunlearn.transforms.grad_stats import (
     GradStats,
     combine_stats,
     grad_stats_from_samples,
+    microbatch_gradients,
     microbatch_mean_stats,
     per_example_grad_stats,
+    split_microbatches,
 )
 
 N_EXAMPLES, N_IN, N_HIDDEN, N_CLASSES = 12, 3, 5, 4
@@ -148,6 +150,52 @@ def test_microbatch_mean_stats_match_numpy():
     assert int(stats.count) == 3
     np.testing.assert_allclose(stats.mean, micro_grads.mean(axis=0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(stats.m2, micro_grads.var(axis=0) * 3, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("num_microbatches", [2, 4, 6])
+def test_parallel_microbatch_stats_equal_the_sequential_fold_and_float64(num_microbatches):
+    """Issue 18: the vmapped micro-batches give today's (sequential, Chan-merged) statistics up
+    to float rounding, and both match a float64 hand backprop of each micro-batch's mean loss."""
+    params, batch = _tiny_mlp(3)
+    params32, batch32 = _as_float32(params), _as_float32(batch)
+
+    def mean_loss(p, microbatch):
+        return jnp.mean(jax.vmap(_mlp_loss, (None, 0))(p, microbatch))
+
+    parallel = microbatch_mean_stats(mean_loss, params32, batch32, num_microbatches)
+    sequential = microbatch_mean_stats(mean_loss, params32, batch32, num_microbatches,
+                                       parallel=False)
+    per_example = _numpy_per_example_grads(params, batch)
+    micro = []  # micro-batch k: examples k, k + K, ...
+    for k in range(num_microbatches):
+        members = [per_example[i] for i in range(k, N_EXAMPLES, num_microbatches)]
+        micro.append(jax.tree_util.tree_map(lambda *g: np.mean(g, axis=0), *members))
+    mean64 = jax.tree_util.tree_map(lambda *g: np.mean(g, axis=0), *micro)
+    m2_64 = jax.tree_util.tree_map(lambda *g: np.var(g, axis=0) * len(g), *micro)
+    assert int(parallel.count) == int(sequential.count) == num_microbatches
+    for got, reference in ((parallel, sequential),):
+        jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5,
+                                                                       atol=1e-6),
+                               got.mean, reference.mean)
+        jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
+                                                                       atol=1e-6),
+                               got.m2, reference.m2)
+    for stats in (parallel, sequential):
+        jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
+                                                                       atol=1e-5),
+                               stats.mean, mean64)
+        jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3,
+                                                                       atol=1e-5),
+                               stats.m2, m2_64)
+
+
+def test_split_and_microbatch_gradients_follow_the_strided_split():
+    batch = {"x": jnp.arange(12.0).reshape(6, 2)}
+    split = split_microbatches(batch, 3)
+    np.testing.assert_array_equal(split["x"][1], np.array([[2.0, 3.0], [8.0, 9.0]]))
+    values, grads = microbatch_gradients(lambda w, b: jnp.sum(b["x"] @ w), jnp.ones(2), batch, 3)
+    np.testing.assert_allclose(values, [0 + 1 + 6 + 7, 2 + 3 + 8 + 9, 4 + 5 + 10 + 11])
+    np.testing.assert_allclose(grads[2], [4.0 + 10.0, 5.0 + 11.0])
 
 
 def test_microbatch_and_per_example_standard_errors_agree_in_expectation():
