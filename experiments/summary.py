@@ -86,6 +86,11 @@ def amun(results: str) -> list[dict]:
             amun_row = methods.get("amun")
             measured = (f"gap to retrain: AMUN {amun_row['gap_mean']:.2f} ± {amun_row['gap_std']:.2f}"
                         if amun_row else "AMUN not run")
+            variants = [f"{name.replace('amun_', '')} {methods[name]['gap_mean']:.2f}"
+                        for name in ("amun_retain_adv", "amun_forget_adv", "amun_adv_only")
+                        if name in methods]
+            if variants:
+                measured += f" (variants: {', '.join(variants)})"
             measured += f"; smallest: {best} {methods[best]['gap_mean']:.2f}"
             if amun_row and "forget_auc_mean" in amun_row and "retrain" in rows:
                 measured += (f"; forget-vs-test loss-attack AUC: AMUN "

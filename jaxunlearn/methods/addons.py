@@ -27,6 +27,7 @@ from jaxunlearn.transforms import (
     clip_spectral_norm,
     focus_mask,
     prob_mask,
+    record_batch_norms,
     record_layer_shapes,
     saliency_mask,
     static_mask,
@@ -113,21 +114,32 @@ def _flag(value: Any, name: str) -> bool:
 
 def _spectral(context: AddonContext, max_norm: float = 1.0, every_k_steps: int = 50,
               num_iterations: int = 5, conv_two_sided: Any = True,
-              two_sided_tolerance: float = 0.05, track_every_step: Any = False):
+              two_sided_tolerance: float = 0.05, track_every_step: Any = False,
+              batch_norm: str = "leave"):
     """FastClip (see :func:`jaxunlearn.transforms.clip_spectral_norm`): convolutions two-sided
-    by default as in the authors' code; batch-norm scales are left alone (the unlearning step
-    does not hand the transform the running variances the clamp needs)."""
+    by default as in the authors' code; batch-norm scales left alone (``batch_norm="leave"``) or
+    clamped to ±c·sqrt(running_var + eps) (``"clamp"``, the authors' clipBN_hard; the unlearning
+    step hands the transform the model's ``batch_stats``)."""
     conv_two_sided = _flag(conv_two_sided, "conv_two_sided")
     track_every_step = _flag(track_every_step, "track_every_step")
+    if batch_norm not in ("leave", "clamp"):
+        raise ValueError(f"addons: clip_spectral_norm option batch_norm must be 'leave' or "
+                         f"'clamp', got {batch_norm!r}")
     if context.module is None:
         raise ValueError("addons: clip_spectral_norm needs the Flax module (pass module=...)")
     sample = np.asarray(context.splits.train.inputs[:1])
     layers = record_layer_shapes(context.module, context.variables, sample, train=False)
+    batch_norms = (record_batch_norms(context.module, context.variables, sample, train=False)
+                   if batch_norm == "clamp" else None)
+    if batch_norm == "clamp" and not batch_norms:
+        raise ValueError("addons: clip_spectral_norm batch_norm='clamp' needs a model with "
+                         "batch norm; this one has none")
     return clip_spectral_norm(max_norm, layers, every_k_steps=every_k_steps,
                               num_iterations=num_iterations, seed=context.key,
                               conv_two_sided=conv_two_sided,
                               two_sided_tolerance=two_sided_tolerance,
-                              track_every_step=track_every_step)
+                              track_every_step=track_every_step, batch_norm=batch_norm,
+                              batch_norms=batch_norms)
 
 
 ADDONS: dict[str, Addon] = {
@@ -142,7 +154,7 @@ ADDONS: dict[str, Addon] = {
               frozenset({"forget_term", "retain_term", "stats"}), {"criterion": "agreement"}),
         Addon("salun_mask", saliency_static_mask, frozenset(), {"keep_fraction": 0.5, "batch_size": 256}),
         Addon("clip_spectral_norm", _spectral, frozenset({"module"}),
-              {"max_norm": 1.0, "every_k_steps": 50, "num_iterations": 5,
+              {"max_norm": 1.0, "every_k_steps": 50, "num_iterations": 5, "batch_norm": "leave",
                "conv_two_sided": True, "two_sided_tolerance": 0.05, "track_every_step": False}),
         Addon("langevin_noise", lambda context, sigma=0.01: add_langevin_noise(
             context.hyper["learning_rate"], sigma, key=context.key), frozenset(),

@@ -169,6 +169,8 @@ def build_unlearn_step(
                 extra[f"{name}_stats"] = microbatch_mean_stats(
                     microbatch_loss, state.params, batch, stats_microbatches,
                     parallel=stats_parallel)
+        if "batch_stats" in state.model_state:  # the running statistics before the step
+            extra["batch_stats"] = state.model_state["batch_stats"]  # (FastClip's clamp)
         updates, opt_state = tx.update(grads, state.opt_state, state.params, **extra)
         params = optax.apply_updates(state.params, updates)
         new_state = TrainState(state.step + 1, params, model_state, opt_state, state.key)

@@ -216,3 +216,41 @@ def test_unlearn_many_refuses_before_compiling_when_told_not_to_loop(logistic):
     with pytest.raises(ValueError, match="per_model_data"):
         unlearn_many(fns, stacked, splits, "amun_adv_only", keys=[0, 1], progress=False,
                      sequential_fallback=False)
+
+
+def test_clip_add_on_clamps_batch_norm_scales_during_unlearning():
+    """FastClip's clipBN_hard through the add-on: after unlearning, every batch-norm scale γ of
+    a small conv net satisfies |γ| ≤ c·sqrt(running_var + eps) (checked in NumPy)."""
+    import flax.linen as nn
+
+    from jaxunlearn.models import from_linen
+
+    class Tiny(nn.Module):
+        @nn.compact
+        def __call__(self, x, train=False):
+            x = nn.Conv(4, (3, 3))(x)
+            x = nn.BatchNorm(use_running_average=not train)(x)
+            return nn.Dense(3)(nn.relu(x).mean(axis=(1, 2)))
+
+    splits = _image_splits()
+    module = Tiny()
+    fns = from_linen(module)
+    variables = fns.init(jax.random.key(0), np.asarray(splits.train.inputs[:1]))
+    variables = {**variables, "params": jax.tree.map(lambda leaf: leaf * 3.0,
+                                                     variables["params"])}
+    clamp = (("clip_spectral_norm", {"max_norm": 0.5, "every_k_steps": 1,
+                                     "batch_norm": "clamp"}),)
+    hyper = {"batch_size": 16, "learning_rate": 0.01}
+    runs = {steps: unlearn(fns, variables, splits, "finetune", steps=steps, progress=False,
+                           module=module, addons=clamp, hyperparams=hyper) for steps in (1, 2)}
+    # step 2 clamps with the running variance that step 1 left (the state before step 2)
+    var = np.asarray(runs[1].variables["batch_stats"]["BatchNorm_0"]["var"], np.float64)
+    scale = np.asarray(runs[2].variables["params"]["BatchNorm_0"]["scale"], np.float64)
+    assert np.all(np.abs(scale) <= 0.5 * np.sqrt(var + 1e-5) + 1e-6), (scale, var)
+    free = unlearn(fns, variables, splits, "finetune", steps=2, progress=False,
+                   hyperparams=hyper)
+    free_scale = np.asarray(free.variables["params"]["BatchNorm_0"]["scale"], np.float64)
+    assert np.any(np.abs(free_scale) > 0.5 * np.sqrt(var + 1e-5) + 1e-3)  # the clamp did work
+    with pytest.raises(ValueError, match="batch_norm"):
+        unlearn(fns, variables, splits, "finetune", steps=1, progress=False, module=module,
+                addons=(("clip_spectral_norm", {"batch_norm": "noBN"}),))
