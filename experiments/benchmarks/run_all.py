@@ -39,6 +39,8 @@ BENCHMARKS = {
                            ["--methods", "finetune", "--epochs", "1,2", "--repeats", "1",
                             "--train-epochs", "5"]),
     "unlearn_many": ("unlearn_many.py", [], ["--small"]),
+    "cpu_vs_torch": ("cpu_vs_torch.py", [], ["--batch-size", "16", "--steps", "2",
+                                             "--warmup", "1"]),
 }
 
 

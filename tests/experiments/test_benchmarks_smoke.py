@@ -83,3 +83,19 @@ def test_run_all_rejects_unknown_benchmarks(tmp_path):
         [sys.executable, str(ROOT / "experiments/benchmarks/run_all.py"), "--only", "nosuch",
          "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "nosuch" in result.stderr
+
+
+def test_cpu_vs_torch_smoke(tmp_path):
+    """Runs with or without PyTorch installed (it is a benchmark-only extra)."""
+    out = tmp_path / "cpu_vs_torch.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments/benchmarks/cpu_vs_torch.py"), "--batch-size",
+         "8", "--steps", "2", "--warmup", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, JAX_PLATFORMS="cpu"),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(out.read_text())["rows"]
+    variants = {row["variant"] for row in rows}
+    assert {"jax (reshape pool)", "jax (windowed nn.max_pool, before)"} <= variants
+    assert {row["step"] for row in rows} == {"train", "unlearn"}
+    assert all(row["median_ms"] > 0 for row in rows)
