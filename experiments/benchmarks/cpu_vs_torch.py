@@ -9,9 +9,11 @@ conv3x3-64, ReLU, 2x2 max-pool, dense 128, ReLU, dense 10) on Fashion-MNIST-shap
 - **unlearn**: NegGrad+'s step, the gradient of β·CE(retain batch) − (1 − β)·CE(forget batch),
   two forward/backward passes (what every two-stream method of ``jaxunlearn.methods`` does).
 
-Our steps are timed twice: with the 2x2 pool as a reshape and ``max`` (now) and with Flax's
-windowed ``nn.max_pool`` (before issue 16), whose gradient is XLA's select-and-scatter. The
-rounds interleave the variants so that load on the machine hits them alike. PyTorch is an
+Our steps are timed twice: as the model is now (the 2x2 pool as the maximum of four strided
+sub-grids, the 3x3 convolutions' kernel gradient as one matmul per tap,
+:func:`jaxunlearn.models._layers.conv_general_dilated`) and as it was before issue 16 (Flax's
+windowed ``nn.max_pool``, whose gradient is XLA's select-and-scatter, and XLA's convolution
+gradients). The rounds interleave the variants so that load on the machine hits them alike. PyTorch is an
 optional, benchmark-only dependency (``pip install torch``); without it the script times ours
 only.
 
@@ -42,8 +44,9 @@ def _windowed_pool(images):
     return nn.max_pool(images, window_shape=window, strides=window, padding="VALID")
 
 
-def _jax_steps(batch_size: int, pool: Callable | None, seed: int = 0) -> dict[str, Callable]:
-    """Jitted train and unlearn steps; ``pool`` replaces the model's pooling while tracing."""
+def _jax_steps(batch_size: int, before: bool, seed: int = 0) -> dict[str, Callable]:
+    """Jitted train and unlearn steps; ``before``: with the model's pooling and convolution as
+    they were before issue 16 (Flax's windowed pool, XLA's convolution gradients)."""
     module = SmallCNN(num_classes=10)
     rng = np.random.default_rng(seed)
     batches = [(jnp.asarray(rng.random((batch_size, 28, 28, 1)), jnp.float32),
@@ -66,10 +69,11 @@ def _jax_steps(batch_size: int, pool: Callable | None, seed: int = 0) -> dict[st
         return optax.apply_updates(p, updates), opt
 
     steps = {}
-    original = small_cnn.max_pool_2x2
+    original = small_cnn.max_pool_2x2, small_cnn.conv_general_dilated
     try:
-        if pool is not None:
-            small_cnn.max_pool_2x2 = pool
+        if before:
+            small_cnn.max_pool_2x2 = _windowed_pool
+            small_cnn.conv_general_dilated = jax.lax.conv_general_dilated
         for name, function in (("train", train), ("unlearn", unlearn)):
             step = jax.jit(function, donate_argnums=(0, 1))
             state = [jax.tree.map(jnp.copy, params), tx.init(params)]
@@ -82,7 +86,7 @@ def _jax_steps(batch_size: int, pool: Callable | None, seed: int = 0) -> dict[st
 
             steps[name] = run
     finally:
-        small_cnn.max_pool_2x2 = original
+        small_cnn.max_pool_2x2, small_cnn.conv_general_dilated = original
     return steps
 
 
@@ -128,9 +132,8 @@ def main() -> None:
     parser.add_argument("--out", default="results/benchmarks/cpu_vs_torch.json")
     args = parser.parse_args()
 
-    variants = {"jax (reshape pool)": _jax_steps(args.batch_size, None),
-                "jax (windowed nn.max_pool, before)": _jax_steps(args.batch_size,
-                                                                 _windowed_pool)}
+    variants = {"jax (now)": _jax_steps(args.batch_size, before=False),
+                "jax (before issue 16)": _jax_steps(args.batch_size, before=True)}
     torch_steps = _torch_steps(args.batch_size, args.threads)
     if torch_steps is None:
         print("PyTorch is not installed (pip install torch): timing ours only")
@@ -148,7 +151,7 @@ def main() -> None:
     for (variant, step), seconds in medians.items():
         row = {"step": step, "variant": variant, "median_ms": 1000 * seconds,
                "images_per_s": args.batch_size * (2 if step == "unlearn" else 1) / seconds,
-               "ratio_to_ours": seconds / medians[("jax (reshape pool)", step)]}
+               "ratio_to_ours": seconds / medians[("jax (now)", step)]}
         if "pytorch eager" in variants:
             row["speed_vs_pytorch"] = medians[("pytorch eager", step)] / seconds
         rows.append(row)

@@ -96,6 +96,6 @@ def test_cpu_vs_torch_smoke(tmp_path):
     assert result.returncode == 0, result.stderr
     rows = json.loads(out.read_text())["rows"]
     variants = {row["variant"] for row in rows}
-    assert {"jax (reshape pool)", "jax (windowed nn.max_pool, before)"} <= variants
+    assert {"jax (now)", "jax (before issue 16)"} <= variants
     assert {row["step"] for row in rows} == {"train", "unlearn"}
     assert all(row["median_ms"] > 0 for row in rows)

@@ -38,3 +38,59 @@ def test_numpy_loop_and_tied_maxima_share_the_gradient():
 def test_a_one_by_one_map_passes_through():
     x = jnp.ones((2, 1, 1, 3))
     assert max_pool_2x2(x) is x
+
+
+def _numpy_kernel_grad(x, g, size):
+    """dK[i, j] = Σ_{n,h,w} x_pad[n, h+i, w+j]ᵀ g[n, h, w], float64."""
+    pad = size // 2
+    padded = np.pad(x.astype(np.float64), ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    height, width = x.shape[1:3]
+    grad = np.zeros((size, size, x.shape[3], g.shape[3]))
+    for i in range(size):
+        for j in range(size):
+            window = padded[:, i:i + height, j:j + width].reshape(-1, x.shape[3])
+            grad[i, j] = window.T @ g.reshape(-1, g.shape[3]).astype(np.float64)
+    return grad
+
+
+@pytest.mark.parametrize("size, channels", [(3, 8), (3, 16), (5, 8), (3, 1)])
+def test_cpu_convolution_gradients_match_float64_and_xla(size, channels):
+    from jaxunlearn.models._layers import conv_general_dilated
+
+    rng = np.random.default_rng(size + channels)
+    x = rng.normal(size=(4, 9, 7, channels)).astype(np.float32)
+    kernel = rng.normal(size=(size, size, channels, 6)).astype(np.float32)
+    g = rng.normal(size=(4, 9, 7, 6)).astype(np.float32)
+
+    def ours(x, k):
+        return conv_general_dilated(x, k, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO",
+                                                                               "NHWC"))
+
+    def xla(x, k):
+        return jax.lax.conv_general_dilated(x, k, (1, 1), "SAME",
+                                            dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    np.testing.assert_array_equal(ours(x, kernel), xla(x, kernel))
+    dx, dk = jax.vjp(ours, x, kernel)[1](g)
+    dx_xla, dk_xla = jax.vjp(xla, x, kernel)[1](g)
+    np.testing.assert_allclose(dk, _numpy_kernel_grad(x, g, size), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(dk, dk_xla, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(dx, dx_xla, rtol=1e-5, atol=1e-5)
+    # per-example gradients (vmap over the batch, as the masks' statistics do) agree too
+    per_example = jax.vmap(jax.grad(lambda k, xi: jnp.sum(ours(xi[None], k) ** 2)),
+                           (None, 0))(kernel, x)
+    per_example_xla = jax.vmap(jax.grad(lambda k, xi: jnp.sum(xla(xi[None], k) ** 2)),
+                               (None, 0))(kernel, x)
+    np.testing.assert_allclose(per_example, per_example_xla, rtol=1e-4, atol=1e-3)
+
+
+def test_small_cnn_convolutions_are_still_flax_convs_for_fastclip():
+    from jaxunlearn.models import get_model
+    from jaxunlearn.transforms import record_layer_shapes
+
+    module = get_model("small_cnn", 10)
+    x = jnp.zeros((1, 28, 28, 1))
+    variables = module.init(jax.random.key(0), x)
+    layers = record_layer_shapes(module, variables, x, train=False)
+    assert {"conv_0", "conv_1", "dense", "head"} <= {"/".join(k) if isinstance(k, tuple) else k
+                                                   for k in layers}
