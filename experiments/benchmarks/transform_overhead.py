@@ -69,9 +69,12 @@ GRADIENT_WORK = ("plain", "both", "stats_sequential", "stats_parallel", "per_exa
 
 
 def _consume(zero: jax.Array, *trees) -> jax.Array:
-    """``zero`` (a runtime 0 that XLA cannot see through) times the sum of every leaf: added to
-    the update, it makes the step depend on work a baseline would otherwise let XLA remove."""
-    total = sum(jnp.sum(leaf) for tree in trees for leaf in jax.tree_util.tree_leaves(tree))
+    """``zero`` (a runtime 0 that XLA cannot see through) times the sum of every leaf's squares:
+    added to the update, it makes the step depend on work a baseline would otherwise let XLA
+    remove (a square, because XLA folds a plain sum over per-example gradients back into one
+    batch gradient)."""
+    total = sum(jnp.sum(jnp.square(leaf)) for tree in trees
+                for leaf in jax.tree_util.tree_leaves(tree))
     return zero * total
 
 
@@ -111,7 +114,7 @@ def make_step(fns, tx, gradients: str, num_microbatches: int, *, jit: bool = Tru
             per_example = jax.vmap(jax.grad(example_loss), (None, 0))(params, forget)
             grads = jax.tree_util.tree_map(lambda g: g.mean(0), per_example)
             extra = {"per_example_grads": per_example, "per_example_losses": losses}
-            spent = _consume(zero, losses)
+            spent = _consume(zero, losses, per_example)
         elif gradients == "stats_parallel":
             stats = {}
             for name, data, sign in (("forget", forget, -1.0), ("retain", retain, 1.0)):
