@@ -45,9 +45,8 @@ class SmallCNN(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         check_image_batch(x, "SmallCNN")
-        hidden = jnp.asarray(x, self.dtype)
-        for stage, features in enumerate(self.channels):
-            hidden = nn.Conv(
+        convs = [
+            nn.Conv(
                 features,
                 kernel_size=(3, 3),
                 padding="SAME",
@@ -55,9 +54,17 @@ class SmallCNN(nn.Module):
                 param_dtype=self.param_dtype,
                 name=f"conv_{stage}",
                 conv_general_dilated=conv_general_dilated,  # faster kernel gradient on CPU
-            )(hidden)
-            hidden = max_pool_2x2(nn.relu(hidden))
-        hidden = flatten_features(hidden)
+            )
+            for stage, features in enumerate(self.channels)
+        ]
+
+        def features_of(images):
+            hidden = jnp.asarray(images, self.dtype)
+            for conv in convs:
+                hidden = max_pool_2x2(nn.relu(conv(hidden)))
+            return flatten_features(hidden)
+
+        hidden = _in_independent_halves(features_of, x)
         hidden = nn.Dense(
             self.dense_size, dtype=self.dtype, param_dtype=self.param_dtype, name="dense"
         )(hidden)
@@ -66,3 +73,20 @@ class SmallCNN(nn.Module):
             self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype, name="head"
         )(hidden)
         return logits.astype(jnp.float32)
+
+
+# Batches at least this large run their convolutional stack as two independent halves on CPU.
+_HALVES_MIN_BATCH = 32
+
+
+def _in_independent_halves(function, images: jax.Array) -> jax.Array:
+    """``function(images)`` for a per-example ``function``, computed on CPU as two independent
+    halves of the batch, concatenated: XLA:CPU runs the two branches (forward and backward) at
+    once, which keeps both cores busy where single convolutions do not (issue 16: the small
+    CNN's training step 15 % faster at batch 128). Every example's value is the same; gradients
+    differ only in summation order. Other backends, and small or odd batches, run it whole."""
+    size = images.shape[0]
+    if jax.default_backend() != "cpu" or size < _HALVES_MIN_BATCH or size % 2:
+        return function(images)
+    half = size // 2
+    return jnp.concatenate([function(images[:half]), function(images[half:])])

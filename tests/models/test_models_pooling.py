@@ -94,3 +94,34 @@ def test_small_cnn_convolutions_are_still_flax_convs_for_fastclip():
     layers = record_layer_shapes(module, variables, x, train=False)
     assert {"conv_0", "conv_1", "dense", "head"} <= {"/".join(k) if isinstance(k, tuple) else k
                                                    for k in layers}
+
+
+def test_small_cnn_halves_give_the_whole_batch_values_and_gradients(monkeypatch):
+    """On CPU the small CNN runs its convolutional stack as two independent half-batches (issue
+    16); outputs and gradients equal the one-branch computation up to summation order."""
+    import optax
+
+    from jaxunlearn.models import small_cnn
+    from jaxunlearn.models.small_cnn import SmallCNN
+
+    module = SmallCNN(num_classes=10)
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.random((64, 28, 28, 1)), jnp.float32)
+    y = jnp.asarray(rng.integers(0, 10, 64))
+    params = module.init(jax.random.key(0), x[:1])["params"]
+
+    def value_and_grad():
+        def loss(p):
+            logits = module.apply({"params": p}, x)
+            return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), logits
+        return jax.jit(jax.value_and_grad(loss, has_aux=True))(params)
+
+    (loss_halves, logits_halves), grads_halves = value_and_grad()
+    monkeypatch.setattr(small_cnn, "_HALVES_MIN_BATCH", 2**62)
+    (loss_whole, logits_whole), grads_whole = value_and_grad()
+    np.testing.assert_allclose(logits_halves, logits_whole, rtol=1e-5, atol=1e-6)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
+                 grads_halves, grads_whole)
+    # an odd batch runs whole
+    odd = module.apply({"params": params}, x[:33])
+    np.testing.assert_allclose(odd, logits_whole[:33], rtol=1e-5, atol=1e-6)
