@@ -156,19 +156,30 @@ def _train(args: argparse.Namespace) -> int:
             )
     setup = prepare(config)
     dataset = setup.splits.train if args.subset == "full" else setup.splits.retain_set
-    write_json(record_path, record)
-    setup.splits.save(os.path.join(args.workdir, "splits.json"))
+    splits_path = os.path.join(args.workdir, "splits.json")
+    if not os.path.exists(record_path):  # a rerun leaves what it finds (it matched above)
+        write_json(record_path, record)
+    if not os.path.exists(splits_path):
+        setup.splits.save(splits_path)
     result = train(
         setup.model_fns.apply, init_variables(setup, config.train.seed), dataset, config.train,
         workdir=args.workdir, restore_step=args.restore_step, progress=not args.no_progress,
         description=f"train ({args.subset})", module=setup.module, **_training_target(setup),
     )
+    metrics_path = os.path.join(args.workdir, "metrics.json")
+    if result.resumed_from is not None:
+        if result.resumed_from >= result.total_steps and os.path.exists(metrics_path):
+            print(f"{args.workdir} already holds this run, trained to step {result.resumed_from} "
+                  f"of {result.total_steps}; nothing was changed ({metrics_path})")
+            return 0
+        print(f"resumed from step {result.resumed_from} of {result.total_steps} "
+              f"({args.workdir}/checkpoints)")
     metrics = _split_metrics(setup, result.variables)
     summary = {
         "metrics": metrics, "history": result.history, "seconds": result.seconds,
         "resumed_from": result.resumed_from, "environment": environment_info(), **record,
     }
-    write_json(os.path.join(args.workdir, "metrics.json"), summary)
+    write_json(metrics_path, summary)
     summary_text = (
         f"UA {metrics['UA']:.2f}  RA {metrics['RA']:.2f}  TA {metrics['TA']:.2f}"
         if "UA" in metrics else "reconstruction error forget {forget_error:.4f}  retain "

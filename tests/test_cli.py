@@ -53,9 +53,14 @@ def test_train_resumes_and_refuses_to_mix_runs(tmp_path):
     assert first.returncode == 0, first.stderr
     metrics = json.loads((workdir / "metrics.json").read_text())
     assert metrics["resumed_from"] is None and metrics["metrics"]["TA"] > 50
+    # a rerun of a finished run says so and leaves every file as it was (content and mtime)
+    saved = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in workdir.rglob("*") if p.is_file()}
     again = _cli("train", "--config", str(config), "--workdir", str(workdir), "--set", "train.epochs=2")
     assert again.returncode == 0, again.stderr
-    assert json.loads((workdir / "metrics.json").read_text())["resumed_from"] == 46
+    assert "already holds this run" in again.stdout and "step 46 of 46" in again.stdout
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in workdir.rglob("*")
+            if p.is_file()} == saved
+    assert len(metrics["history"]) == 2
 
     before = {p: p.stat().st_mtime_ns for p in workdir.rglob("*") if p.is_file()}
     clash = _cli("train", "--config", str(config), "--workdir", str(workdir), "--set", "train.epochs=3")

@@ -44,9 +44,13 @@ class TrainResult:
     Attributes:
       variables: the trained model variables (``params`` and mutable collections).
       state: the final :class:`TrainState` (for continuing or checkpointing).
-      history: one dict per finished epoch with mean ``loss`` and ``accuracy`` over its steps.
-      seconds: wall-clock time of the loop (excluding restore), after the first compile.
+      history: one dict per finished epoch with mean ``loss`` and ``accuracy`` over its steps;
+        a resumed run's history is whole (the checkpoints carry it, with the running sums of an
+        unfinished epoch), the same as an uninterrupted run's.
+      seconds: wall-clock time of the loop (excluding restore), after the first compile; for a
+        resumed run, the time before the interruption (as checkpointed) plus this run's.
       resumed_from: the checkpoint step the run resumed from, or ``None``.
+      total_steps: the run's length; ``resumed_from == total_steps`` means it was already done.
     """
 
     variables: dict
@@ -54,6 +58,7 @@ class TrainResult:
     history: list[dict]
     seconds: float
     resumed_from: int | None = None
+    total_steps: int | None = None
 
 
 def _run_signature(config: TrainConfig, dataset: Any, extra: dict | None) -> dict:
@@ -151,6 +156,7 @@ def train(
     state = create_train_state(variables, tx, config.seed)
     checkpointer = None
     resumed_from = None
+    progress_record: dict = {}  # history and unfinished-epoch sums from the restored checkpoint
     if workdir is not None:
         checkpointer = Checkpointer(f"{workdir}/checkpoints", max_to_keep=config.max_checkpoints)
         if checkpointer.all_steps():
@@ -162,6 +168,7 @@ def train(
                     f"  saved:   {metadata.get('signature')}\n  current: {signature}"
                 )
             resumed_from = int(metadata["step"])
+            progress_record = metadata.get("progress", {})
             if restore_step is not None:
                 for path in checkpointer.set_aside_after(resumed_from):
                     main_print(f"resuming from step {resumed_from}: moved newer checkpoint to "
@@ -182,14 +189,24 @@ def train(
         targets=targets,
     )
 
+    start_step = int(state.step)
+    # Checkpoints written before the history was checkpointed resume with an empty history.
+    history: list[dict] = [dict(entry) for entry in progress_record.get("history", [])]
+    saved_sums = progress_record.get("epoch_sums")
+    epoch_sums = None if saved_sums is None else jnp.asarray(saved_sums, jnp.float32)
+    epoch_count = int(progress_record.get("epoch_count", 0))
+    seconds_before = float(progress_record.get("seconds", 0.0))
+
     def save(state: TrainState) -> None:
         if checkpointer is not None:
-            checkpointer.save(int(state.step), state, {"signature": signature})
+            progress_now = {
+                "history": history, "epoch_count": epoch_count,
+                "epoch_sums": None if epoch_sums is None
+                else [float(value) for value in np.asarray(epoch_sums)],
+                "seconds": seconds_before + time.perf_counter() - started}
+            checkpointer.save(int(state.step), state, {"signature": signature,
+                                                       "progress": progress_now})
 
-    start_step = int(state.step)
-    history: list[dict] = []
-    epoch_sums = None
-    epoch_count = 0
     order = None
     order_epoch = -1
     bar = progress_bar(total_steps, description, enabled=progress, initial=start_step)
@@ -226,5 +243,6 @@ def train(
         bar.close()
         if checkpointer is not None:
             checkpointer.close()
-    seconds = time.perf_counter() - started
-    return TrainResult(state_variables(state), state, history, seconds, resumed_from)
+    seconds = seconds_before + time.perf_counter() - started
+    return TrainResult(state_variables(state), state, history, seconds, resumed_from,
+                       total_steps)
