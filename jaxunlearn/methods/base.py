@@ -169,6 +169,7 @@ class Method:
                     f"hyperparams: {self.name!r} has no hyperparameter {key!r}; "
                     f"it has {sorted(hyper)}"
                 )
+            _check_kind(self.name, key, value, hyper[key])
             hyper[key] = value
         for key, value in hyper.items():
             if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, str):
@@ -186,6 +187,27 @@ class Method:
         if self.validate is not None:
             self.validate(hyper)
         return hyper
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "a boolean (true or false)"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, numbers.Real):
+        return "a number"
+    return type(value).__name__
+
+
+def _check_kind(method: str, key: str, value: Any, default: Any) -> None:
+    """An override of a number must be a number (an int is fine for a float), of a boolean a
+    boolean; a string default may stand for a choice that also takes numbers (ALU's
+    ``public_weight``: ``"uniform"`` or a weight), so the method validates those itself."""
+    if default is None or value is None or isinstance(default, str):
+        return
+    if _kind(value) != _kind(default):
+        raise ValueError(f"hyperparams: {method!r} hyperparameter {key} must be {_kind(default)} "
+                         f"(default {default!r}), got {value!r}")
 
 
 @dataclasses.dataclass

@@ -254,3 +254,17 @@ def test_clip_add_on_clamps_batch_norm_scales_during_unlearning():
     with pytest.raises(ValueError, match="batch_norm"):
         unlearn(fns, variables, splits, "finetune", steps=1, progress=False, module=module,
                 addons=(("clip_spectral_norm", {"batch_norm": "noBN"}),))
+
+
+@pytest.mark.parametrize("method, hyper, message", [
+    ("amun", {"learning_rate": "abc"}, "learning_rate must be a number"),
+    ("finetune", {"momentum": "abc"}, "momentum must be a number"),
+    ("amun", {"augment_adversarial": 1.0}, "augment_adversarial must be a boolean"),
+    ("amun", {"clamp_pixels": "yes"}, "clamp_pixels must be a boolean"),
+])
+def test_a_hyperparameter_of_the_wrong_kind_is_named(logistic, method, hyper, message):
+    """``--hp learning_rate=abc`` reached a comparison deep inside (issue 17); now the kind of
+    every override is checked against its default's before anything runs."""
+    fns, variables, splits = logistic
+    with pytest.raises(ValueError, match=message):
+        unlearn(fns, variables, splits, method, hyperparams=hyper, progress=False)
