@@ -21,11 +21,31 @@ its label, and :func:`fixed_counts` tells the two designs apart.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["BALANCE_MODES", "companion_drop", "fixed_counts", "resolve_balance"]
+__all__ = ["BALANCE_MODES", "companion_drop", "fixed_counts", "generator", "resolve_balance"]
 
 BALANCE_MODES = ("auto", "companion", "none")
+
+
+def generator(key: Any) -> np.random.Generator:
+    """The NumPy generator a game draws its targets and companions from: ``key`` is an int
+    seed, a ``numpy.random.Generator`` (used as it is) or a JAX PRNG key."""
+    if isinstance(key, np.random.Generator):
+        return key
+    if isinstance(key, (int, np.integer)):
+        return np.random.default_rng(int(key))
+    try:
+        import jax
+
+        if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+            key = jax.random.key_data(key)
+        return np.random.default_rng(np.asarray(key, dtype=np.uint32).ravel())
+    except Exception as error:  # noqa: BLE001 - anything unusable is reported the same way
+        raise ValueError(f"key: expected an int seed, a NumPy Generator or a JAX PRNG key, "
+                         f"got {type(key).__name__}") from error
 
 
 def companion_drop(eligible: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -29,7 +29,12 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from jaxunlearn.evaluate.holdout import BALANCE_MODES, companion_drop, resolve_balance
+from jaxunlearn.evaluate.holdout import (
+    BALANCE_MODES,
+    companion_drop,
+    generator,
+    resolve_balance,
+)
 from jaxunlearn.evaluate.roc import roc_metrics
 
 __all__ = ["masked_gaussian_fit", "lira", "lira_game", "ulira", "ulira_game"]
@@ -296,22 +301,6 @@ def ulira(
                          center, fix_variance, min_std)
 
 
-def _generator(key: Any) -> np.random.Generator:
-    if isinstance(key, np.random.Generator):
-        return key
-    if isinstance(key, (int, np.integer)):
-        return np.random.default_rng(int(key))
-    try:
-        import jax
-
-        if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
-            key = jax.random.key_data(key)
-        return np.random.default_rng(np.asarray(key, dtype=np.uint32).ravel())
-    except Exception as error:  # noqa: BLE001 - anything unusable is reported the same way
-        raise ValueError(f"key: expected an int seed, a NumPy Generator or a JAX PRNG key, "
-                         f"got {type(key).__name__}") from error
-
-
 def _game_result(scores: list, labels: list, examples: list, num_examples: int,
                  what: str) -> dict[str, Any]:
     """ROC summary, likelihood-ratio balanced accuracy and per-example vulnerability of a game."""
@@ -402,7 +391,7 @@ def lira_game(
         raise ValueError(f"num_targets: expected at most {num_models} targets among {num_models} "
                          "models (and at least 3 models, so that a target leaves shadows)")
     companions = resolve_balance(balance, in_mask)
-    rng = _generator(key)
+    rng = generator(key)
     targets = rng.choice(num_models, int(num_targets), replace=False)
     scores, labels, examples = [], [], []
     for index in targets:
@@ -498,7 +487,7 @@ def ulira_game(
         raise ValueError(f"num_targets: {retrained_count} retrained targets leave no retrained "
                          f"shadow among {num_retrained} models")
     companions = balance != "none"
-    rng = _generator(key)
+    rng = generator(key)
     unlearned_targets = rng.choice(num_unlearned, unlearned_count, replace=False)
     retrained_targets = rng.choice(num_retrained, retrained_count, replace=False)
 

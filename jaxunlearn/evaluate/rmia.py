@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from jaxunlearn.evaluate.holdout import companion_drop, resolve_balance
+from jaxunlearn.evaluate.holdout import companion_drop, generator, resolve_balance
 from jaxunlearn.evaluate.roc import auc
 
 __all__ = ["rmia", "tune_offline_a"]
@@ -157,7 +157,7 @@ def tune_offline_a(
       target_index, grid, gamma: the reference that plays the target, the values of a tried,
         and γ.
       balance: ``"auto"``, ``"companion"`` or ``"none"`` (the target alone is held out).
-      key: seed of the companions (an int or a ``numpy.random.Generator``).
+      key: seed of the companions (an int, a ``numpy.random.Generator`` or a JAX PRNG key).
 
     Returns:
       ``(best_a, {a: auc})``; examples that all other references trained on are left out.
@@ -183,7 +183,7 @@ def tune_offline_a(
     others = np.arange(num_refs) != target_index
     label, other_in = in_mask[target_index], in_mask[others]
     if resolve_balance(balance, in_mask):
-        rng = key if isinstance(key, np.random.Generator) else np.random.default_rng(key)
+        rng = generator(key)
         # Offline RMIA reads OUT references only: a held-out OUT reference is marked IN.
         other_in = other_in | companion_drop(~other_in & label[None, :], rng)
     # Examples that every other reference trained on have no OUT estimate and are left out.

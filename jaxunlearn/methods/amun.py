@@ -47,19 +47,23 @@ from __future__ import annotations
 import functools
 import warnings
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 from jaxunlearn.attacks import adversarial_examples_growing_radius
-from jaxunlearn.methods.base import Method, Prepared, register_method
+from jaxunlearn.methods.base import (
+    AUGMENT_ROWS,
+    Method,
+    Prepared,
+    register_method,
+    sgd_coupled_decay,
+)
 from jaxunlearn.methods.terms import forget_cross_entropy, retain_cross_entropy
 
-# Which base set each single-stream variant concatenates with D_adv.
-_STREAMS = {"amun": "train", "amun_retain_adv": "retain", "amun_forget_adv": "forget",
-            "amun_adv_only": "none"}
-_AUGMENT_ROWS = "augment_rows"  # the step reads this aux key (methods/step.py)
+# The splits' sets each single-stream variant concatenates with D_adv.
+_STREAMS = {"amun": ("retain", "forget"), "amun_retain_adv": ("retain",),
+            "amun_forget_adv": ("forget",), "amun_adv_only": ()}
 
 
 @functools.lru_cache(maxsize=32)
@@ -144,8 +148,7 @@ def _search(model_fns, variables, splits, hyper, name):
 def _prepare_single(model_fns, variables, splits, hyper, key, *, name):
     del key  # the attack has no random start
     adv_inputs, adv_labels, log = _search(model_fns, variables, splits, hyper, name)
-    base = {"train": (splits.retain_set, splits.forget_set), "retain": (splits.retain_set,),
-            "forget": (splits.forget_set,), "none": ()}[_STREAMS[name]]
+    base = [getattr(splits, f"{part}_set") for part in _STREAMS[name]]
     inputs = [np.asarray(part.inputs, np.float32) for part in base] + [adv_inputs]
     labels = [np.asarray(part.labels, np.int32) for part in base] + [adv_labels]
     augment_rows = np.concatenate(
@@ -155,7 +158,7 @@ def _prepare_single(model_fns, variables, splits, hyper, key, *, name):
         raise ValueError(f"{name}: no adversarial example was found and the stream is empty")
     log["amun_stream_size"] = int(len(augment_rows))
     return Prepared(forget_inputs=np.concatenate(inputs), forget_labels=np.concatenate(labels),
-                    aux={_AUGMENT_ROWS: jnp.asarray(augment_rows)}, log=log)
+                    aux={AUGMENT_ROWS: jnp.asarray(augment_rows)}, log=log)
 
 
 def _prepare_two_stream(model_fns, variables, splits, hyper, key):
@@ -175,19 +178,18 @@ def step_decay_optimizer(hyper: dict, total_steps: int) -> optax.GradientTransfo
     schedule = optax.exponential_decay(
         hyper["learning_rate"], transition_steps=per_epoch * int(hyper["lr_decay_epochs"]),
         decay_rate=hyper["lr_decay"], staircase=True)
-    base = optax.sgd(schedule, momentum=hyper.get("momentum") or None)
-    if hyper.get("weight_decay"):
-        return optax.chain(optax.add_decayed_weights(hyper["weight_decay"]), base)
-    return base
+    return sgd_coupled_decay(schedule, hyper)
 
 
 def _validate(hyper: dict) -> None:
+    """Every AMUN variant's checks; the schedule's and the clip's keys only where the variant
+    has them (``amun_two_stream`` keeps the constant learning rate and no clip)."""
     for key in ("initial_epsilon", "growth", "lr_decay"):
-        if not hyper[key] > 0:
+        if key in hyper and not hyper[key] > 0:
             raise ValueError(f"hyperparams: {key} must be > 0, got {hyper[key]!r}")
     if hyper["growth"] <= 1:
         raise ValueError(f"hyperparams: growth must be > 1, got {hyper['growth']!r}")
-    if hyper["lr_decay"] > 1:
+    if hyper.get("lr_decay", 1) > 1:
         raise ValueError(f"hyperparams: lr_decay must be in (0, 1], got {hyper['lr_decay']!r}")
     for key in ("lr_decay_epochs", "max_rounds", "pgd_steps", "spectral_every_steps"):
         if key in hyper and (not isinstance(hyper[key], int) or hyper[key] < 1):
@@ -236,5 +238,5 @@ AMUN = register_method(Method(
               "max_rounds": 12, "pgd_steps": 50, "clamp_pixels": True},
     prepare=_prepare_two_stream,
     per_model_data=True,
-    validate=lambda hyper: _validate({**hyper, "lr_decay": 0.1, "lr_decay_epochs": 1}),
+    validate=_validate,
 ))

@@ -79,14 +79,20 @@ def always_both(step, steps_per_epoch, hyper):
     return jnp.float32(1.0), jnp.float32(1.0)
 
 
+def sgd_coupled_decay(learning_rate: Any, hyper: dict) -> optax.GradientTransformation:
+    """SGD with ``hyper``'s momentum and weight decay coupled to the gradient (torch's SGD):
+    ``learning_rate`` a number or an Optax schedule."""
+    base = optax.sgd(learning_rate, momentum=hyper.get("momentum") or None)
+    if hyper.get("weight_decay"):
+        return optax.chain(optax.add_decayed_weights(hyper["weight_decay"]), base)
+    return base
+
+
 def default_optimizer(hyper: dict, total_steps: int) -> optax.GradientTransformation:
     """SGD with momentum and coupled weight decay at a constant learning rate, the optimizer of
     the SalUn / Unlearn-Sparse unlearning code (their MultiStep schedule never fires in 10 epochs)."""
     del total_steps
-    base = optax.sgd(hyper["learning_rate"], momentum=hyper.get("momentum") or None)
-    if hyper.get("weight_decay"):
-        return optax.chain(optax.add_decayed_weights(hyper["weight_decay"]), base)
-    return base
+    return sgd_coupled_decay(hyper["learning_rate"], hyper)
 
 
 # The unlearning defaults of SalUn's and Unlearn-Sparse's code (CIFAR-10 / ResNet-18; masks.md §3):
@@ -208,6 +214,10 @@ def _check_kind(method: str, key: str, value: Any, default: Any) -> None:
     if _kind(value) != _kind(default):
         raise ValueError(f"hyperparams: {method!r} hyperparameter {key} must be {_kind(default)} "
                          f"(default {default!r}), got {value!r}")
+
+
+# The ``Prepared.aux`` key of the forget stream's per-row augmentation flags (read by the step).
+AUGMENT_ROWS = "augment_rows"
 
 
 @dataclasses.dataclass

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import Mesh
 
-from jaxunlearn.methods.base import Batch, Method, TermContext
+from jaxunlearn.methods.base import AUGMENT_ROWS, Batch, Method, TermContext
 from jaxunlearn.train.augment import augment
 from jaxunlearn.train.sharding import batch_sharded, replicated
 from jaxunlearn.train.steps import TrainState, steps_per_epoch
@@ -133,7 +133,7 @@ def build_unlearn_step(
             if term is None:
                 continue
             term_key = jax.random.fold_in(key, index)
-            rows = (aux.get("augment_rows") if name == "forget" and isinstance(aux, dict)
+            rows = (aux.get(AUGMENT_ROWS) if name == "forget" and isinstance(aux, dict)
                     else None)
             batch = _gather(order, state.step % stream_epoch, batch_size, size, inputs, labels,
                             jax.random.fold_in(term_key, 7), augmentation, sharding, rows)
