@@ -2,7 +2,6 @@
 adversarial rows, the attack in the pixel box, the variants without the retain set, FastClip
 originals. Each point against an independent computation (float64 NumPy, closed forms)."""
 
-
 import jax
 import jax.numpy as jnp
 import numpy as np
