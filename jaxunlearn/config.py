@@ -47,6 +47,10 @@ class DataConfig:
 
     Exactly one forget request must be set: ``forget_fraction`` (random fraction of the training
     set), ``forget_classes`` (whole classes) or ``forget_indices`` (explicit training indices).
+
+    ``train_size`` / ``test_size`` keep a class-stratified random subset of the loaded training /
+    test set (drawn with ``seed``; :func:`jaxunlearn.data.stratified_subset`) before splitting,
+    e.g. the few thousand Fashion-MNIST images on which the small CNN memorises.
     """
 
     name: str = "digits"
@@ -58,6 +62,8 @@ class DataConfig:
     public_class_skew: float = 0.0
     public_corruption: float = 0.0
     seed: int = 0
+    train_size: int | None = None
+    test_size: int | None = None
 
     def __post_init__(self) -> None:
         _require(bool(self.name), "data.name", "must not be empty")
@@ -81,6 +87,9 @@ class DataConfig:
             _finite(getattr(self, name), f"data.{name}")
             _require(getattr(self, name) >= 0, f"data.{name}", "must be >= 0")
         _positive_int(self.seed, "data.seed", allow_zero=True)
+        for name in ("train_size", "test_size"):
+            if getattr(self, name) is not None:
+                _positive_int(getattr(self, name), f"data.{name}")
 
     def split_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`jaxunlearn.data.make_splits`."""

@@ -26,11 +26,19 @@ class Setup:
 
 def prepare(config: ExperimentConfig) -> Setup:
     """Load the dataset, split it as ``config.data`` says, and build the model functions."""
-    from jaxunlearn.data import load_dataset, make_splits
+    from jaxunlearn.data import load_dataset, make_splits, stratified_subset
     from jaxunlearn.models import from_linen, get_model
 
     kwargs = {"data_dir": config.data.data_dir} if config.data.data_dir else {}
     train_set, test_set = load_dataset(config.data.name, **kwargs)
+    for name, size in (("train_size", config.data.train_size),
+                       ("test_size", config.data.test_size)):
+        loaded = train_set if name == "train_size" else test_set
+        if size is not None and size > len(loaded):
+            raise ValueError(f"data.{name}: {size} exceeds the {len(loaded)} examples of "
+                             f"{config.data.name!r}")
+    train_set = stratified_subset(train_set, config.data.train_size, config.data.seed, salt=0)
+    test_set = stratified_subset(test_set, config.data.test_size, config.data.seed, salt=1)
     splits = make_splits(train_set, test_set, **config.data.split_kwargs())
     module = get_model(
         config.model.name, train_set.num_classes, dtype=config.model.dtype, **config.model.options

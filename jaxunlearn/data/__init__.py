@@ -22,6 +22,7 @@ from jaxunlearn.data.sources import (
     load_fashion_mnist,
 )
 from jaxunlearn.data.splits import Splits, make_splits
+from jaxunlearn.data.subset import stratified_subset, subset_indices
 from jaxunlearn.data.tfds_source import load_tfds
 
 __all__ = [
@@ -38,6 +39,8 @@ __all__ = [
     "load_dataset",
     "load_digits",
     "load_fashion_mnist",
+    "stratified_subset",
+    "subset_indices",
     "load_tfds",
     "make_splits",
     "normalise",
