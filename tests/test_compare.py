@@ -164,3 +164,21 @@ def test_a_masked_variant_takes_its_own_tuning_or_its_base_methods(tmp_path):
         "learning_rate": 0.03}
     assert method_hyperparams("scrub+prob_mask", "digits", "class", tmp_path) == {
         "learning_rate": 0.001}
+
+
+def test_cache_shares_originals_across_forget_settings(two_seeds, tmp_path):
+    """A cached run reproduces the uncached one exactly; a second forgetting setting of the same
+    data reuses the originals (same training set) but not the references (other retain set)."""
+    variants = [Variant("finetune", hyperparams={"epochs": 1, "batch_size": 64})]
+    quiet = {"seeds": [0, 1], "echo": lambda _: None, "cache_dir": tmp_path}
+    per_seed, _, _ = compare_methods(_experiment(), variants, **quiet)
+    assert sorted(p.name.split("-")[0] for p in tmp_path.iterdir()) == ["original", "retrain"]
+    for row, other in zip(per_seed, two_seeds[0]):
+        for metric in ("UA", "RA", "TA", "MIA", "forget_loss"):
+            assert row[metric] == other[metric], (row["method"], metric)
+    compare_methods(_experiment(forget_fraction=0.3), variants, **quiet)
+    kinds = sorted(p.name.split("-")[0] for p in tmp_path.iterdir())
+    assert kinds == ["original", "retrain", "retrain"]
+    # a rerun from the cache gives the same numbers again
+    again, _, _ = compare_methods(_experiment(), variants, **quiet)
+    assert [row["UA"] for row in again] == [row["UA"] for row in per_seed]
