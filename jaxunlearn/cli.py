@@ -1,72 +1,178 @@
-"""``jaxunlearn <command>``: quickstart, train, unlearn, evaluate, report.
+"""jaxunlearn: train a model, unlearn part of its training data, and compare the result with a
+model retrained without that data.
 
-Examples::
+Commands (jaxunlearn COMMAND --help explains each option):
+  quickstart  the whole story on scikit-learn digits in one command (about a minute on 2 cores)
+  train       train an original model (--config), or its retrained reference on the same split
+              (--from ORIGINAL --subset retain); resumable, checkpointed with Orbax
+  unlearn     run an unlearning method (with add-ons) on a trained model
+  evaluate    put the original, the retrained and unlearned models side by side, with plots
+  report      combine result JSON files into tables and plots
 
-    jaxunlearn quickstart --out quickstart_out
-    jaxunlearn train --config experiments/configs/digits_mlp.py --workdir runs/digits \
-        --set train.learning_rate=0.05 --set data.forget_classes=3
-    jaxunlearn unlearn --from runs/digits --method random_label --addon prob_mask \
-        --hp learning_rate=0.001 --hp momentum=0 --out runs/digits_rl_prob
-    jaxunlearn unlearn --from runs/digits_logistic --method alu --public 0.5 --epsilon 1.0 \
-        --hp sigma=0.05 --hp weight_decay=0.01 --out runs/digits_alu
+Example (digits, forgetting every "3"):
+  jaxunlearn train --config experiments/configs/digits_mlp.py --workdir runs/digits \
+      --set data.forget_fraction=none --set data.forget_classes=3
+  jaxunlearn train --from runs/digits --subset retain --workdir runs/digits_ref
+  jaxunlearn unlearn --from runs/digits --method salun --addon prob_mask \
+      --hp learning_rate=0.001 --reference runs/digits_ref --out runs/digits_salun
+  jaxunlearn evaluate --original runs/digits --retrained runs/digits_ref \
+      --unlearned runs/digits_salun --out runs/evaluation
+
+Errors are one or two lines and exit with status 2; --debug (or JAXUNLEARN_DEBUG=1) shows the
+traceback. Compiled programs are cached in ~/.cache/jaxunlearn/jax (JAXUNLEARN_CACHE_DIR moves
+it; --no-compile-cache or JAXUNLEARN_NO_COMPILE_CACHE=1 turns it off).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Sequence
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-        help="override a config field, e.g. --set train.learning_rate=0.05 (repeatable)",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, with where to look."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the descriptions' line breaks; fills in the registered method and add-on names
+    (imported only when help is shown)."""
+
+    def _expand_help(self, action):
+        text = super()._expand_help(action)
+        if "{methods}" in text or "{addons}" in text:
+            from jaxunlearn.methods import ADDONS, METHODS
+
+            text = text.replace("{methods}", ", ".join(sorted(METHODS)))
+            text = text.replace("{addons}", ", ".join(sorted(ADDONS)))
+        return text
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jaxunlearn")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        return "unknown"
+
+
+def _common(parser: argparse.ArgumentParser, set_help: str | None) -> None:
+    if set_help is not None:
+        parser.add_argument("--set", dest="overrides", action="append", default=[],
+                            metavar="PATH=VALUE", help=set_help)
+    else:
+        parser.set_defaults(overrides=[])
+    parser.add_argument("--no-progress", action="store_true",
+                        help="hide the progress bars (JAXUNLEARN_NO_PROGRESS=1 does too)")
     parser.add_argument(
         "--distributed", action="store_true",
         help="join a multi-process run with jax.distributed (processes from JAXUNLEARN_* "
-             "variables or SLURM/Open MPI; see docs/distributed.md)",
-    )
+             "variables or SLURM/Open MPI; see docs/distributed.md)")
+    parser.add_argument(
+        "--no-compile-cache", action="store_true",
+        help="do not reuse or store compiled programs in the persistent compilation cache "
+             "(default: ~/.cache/jaxunlearn/jax, or $JAXUNLEARN_CACHE_DIR/jax; "
+             "JAXUNLEARN_NO_COMPILE_CACHE=1 turns it off too)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error (JAXUNLEARN_DEBUG=1 does too)")
+
+
+_DATA_DIR_ONLY = ("only data.data_dir=DIR, where the dataset files are now if they moved since "
+                  "training; the data, split and model are the train workdir's (repeatable)")
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jaxunlearn", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="jaxunlearn", description=__doc__,
+                     formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"jaxunlearn {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser)
 
-    quick = commands.add_parser(
-        "quickstart", help="train, retrain, unlearn (FT, GA) and evaluate on digits in seconds"
-    )
-    quick.add_argument("--out", default="quickstart_out", help="output directory")
-    _common(quick)
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=description,
+                                   formatter_class=_HelpFormatter)
 
-    train = commands.add_parser("train", help="train and checkpoint a model (resumes if possible)")
-    train.add_argument("--config", required=True, help="Python file with get_config()")
-    train.add_argument("--workdir", required=True, help="where checkpoints and results go")
+    quick = command(
+        "quickstart", "train, retrain, unlearn with seven methods, evaluate and audit on digits",
+        "Train an MLP on scikit-learn's digits, retrain it without a random 10% (the reference),\n"
+        "unlearn that 10% with fine-tuning, gradient ascent, NegGrad+, random labels, SalUn, AMUN\n"
+        "and random labels with the PROB mask, evaluate every model (UA, RA, TA, MIA, gap), audit\n"
+        "each method with U-LiRA, and write results.{md,csv,json,png} and splits.json to --out.\n"
+        "An --out that already holds the same quickstart is left as it is.")
+    quick.add_argument("--out", default="quickstart_out",
+                       help="output directory (default: quickstart_out)")
+    _common(quick, "override a field of the quickstart's config (repeatable): ulira_models=0 "
+                   "skips the U-LiRA audit, variants=finetune,amun picks the methods, "
+                   "experiment.train.epochs=10, experiment.data.forget_fraction=0.2, ...")
+
+    train = command(
+        "train", "train and checkpoint a model (an original, or its retrained reference)",
+        "Train the original model on the full training set (--config FILE), or the retrained\n"
+        "reference on the retain set of an original's split (--from ORIGINAL --subset retain).\n"
+        "Checkpoints go to --workdir/checkpoints; the same command again resumes from the newest\n"
+        "one (and says from which step), and a finished run is left as it is.")
+    train.add_argument("--config", default=None, metavar="FILE",
+                       help="Python file whose get_config() returns an ExperimentConfig (data, "
+                            "model, train), e.g. experiments/configs/digits_mlp.py")
+    train.add_argument("--from", dest="source", default=None, metavar="WORKDIR",
+                       help="instead of --config: the --workdir of a trained original; its config "
+                            "and saved split are used (with --subset retain: its reference)")
+    train.add_argument("--workdir", required=True,
+                       help="where run.json, splits.json, checkpoints/ and metrics.json go")
     train.add_argument(
         "--subset", choices=("full", "retain"), default="full",
-        help="train the original model on the full training set, or the reference on the retain set",
-    )
-    train.add_argument("--restore-step", type=int, default=None, help="resume from this step")
-    _common(train)
+        help="full: train the original on the whole training set (default); retain: train the "
+             "reference on the retain set only (the forget set left out)")
+    train.add_argument("--restore-step", type=int, default=None, metavar="STEP",
+                       help="resume from checkpoint STEP instead of the newest (newer ones are "
+                            "moved to checkpoints_superseded/, never deleted)")
+    _common(train, "override a config field (repeatable), e.g. train.learning_rate=0.05, "
+                   "train.epochs=10, data.forget_fraction=none data.forget_classes=3; every "
+                   "value is checked before anything runs (with --from: train.* only)")
 
-    unlearn = commands.add_parser("unlearn", help="unlearn the forget set from a trained model")
-    unlearn.add_argument("--from", dest="source", required=True,
-                         help="workdir of `jaxunlearn train` holding the original model")
-    unlearn.add_argument("--method", required=True, help="a name from jaxunlearn.methods.METHODS")
+    unlearn = command(
+        "unlearn", "unlearn the forget set from a trained model",
+        "Restore the original model from a `jaxunlearn train` workdir (--from), unlearn the\n"
+        "forget set of its split with --method (and --addon transforms), and write the unlearned\n"
+        "variables, checkpoints and metrics.json to --out. With --reference it also reports the\n"
+        "MIA-efficacy and the gap to the retrained model.")
+    unlearn.add_argument("--from", dest="source", required=True, metavar="WORKDIR",
+                         help="--workdir of `jaxunlearn train` holding the original model")
+    unlearn.add_argument("--restore-step", type=int, default=None, metavar="STEP",
+                         help="use the original's checkpoint STEP instead of the newest")
+    unlearn.add_argument("--method", required=True,
+                         help="the unlearning method, one of: {methods}")
     unlearn.add_argument("--addon", dest="addons", action="append", default=[],
-                         metavar="NAME[:key=value,...]", help="add-on (repeatable), e.g. prob_mask")
+                         metavar="NAME[:key=value,...]",
+                         help="an Optax transformation chained after the method's optimizer "
+                              "(repeatable), one of: {addons}; e.g. prob_mask or "
+                              "clip_spectral_norm:max_norm=2")
     unlearn.add_argument("--hp", dest="hyperparams", action="append", default=[],
-                         metavar="KEY=VALUE", help="method hyperparameter override (repeatable)")
-    unlearn.add_argument("--steps", type=int, default=None)
-    unlearn.add_argument("--epochs", type=int, default=None)
-    unlearn.add_argument("--key", type=int, default=0, help="seed of the unlearning run")
-    unlearn.add_argument("--reference", default=None,
-                         help="workdir of the retrained reference (`train --subset retain`) for the gap")
-    unlearn.add_argument("--out", required=True, help="where the checkpoint and metrics go")
+                         metavar="KEY=VALUE",
+                         help="override one of the method's hyperparameters (repeatable), e.g. "
+                              "learning_rate=0.001; unknown keys and values of the wrong kind "
+                              "are refused before anything runs")
+    unlearn.add_argument("--steps", type=int, default=None,
+                         help="run exactly this many unlearning steps (wins over --epochs)")
+    unlearn.add_argument("--epochs", type=int, default=None,
+                         help="run this many epochs over the method's data (default: the "
+                              "method's epochs hyperparameter)")
+    unlearn.add_argument("--key", type=int, default=0,
+                         help="seed of the data order, augmentation and the method's randomness "
+                              "(default 0)")
+    unlearn.add_argument("--reference", default=None, metavar="WORKDIR",
+                         help="--workdir of the retrained reference (`jaxunlearn train --from "
+                              "ORIGINAL --subset retain`): adds MIA and the gap to the table")
+    unlearn.add_argument("--reference-step", type=int, default=None, metavar="STEP",
+                         help="use the reference's checkpoint STEP instead of the newest")
+    unlearn.add_argument("--out", required=True,
+                         help="where the unlearned variables, checkpoints and metrics.json go; "
+                              "the same command again resumes or, when finished, leaves it as it is")
     unlearn.add_argument(
         "--public", default=None, metavar="FRACTION|key=value,...",
         help="public data for methods that use it (alu), drawn from the held-out test set: a "
@@ -75,21 +181,35 @@ def _build_parser() -> argparse.ArgumentParser:
         "--epsilon", type=float, default=None, metavar="TARGET",
         help="pick the number of unlearning steps K from the method's certificate for this "
              "target epsilon (alu; full-batch PNGD) and print the certificate")
-    _common(unlearn)
+    _common(unlearn, _DATA_DIR_ONLY)
 
-    evaluate = commands.add_parser(
-        "evaluate", help="compare unlearned models with the original and the retrained one")
-    evaluate.add_argument("--original", required=True, help="`jaxunlearn train` workdir")
-    evaluate.add_argument("--retrained", required=True,
-                          help="`jaxunlearn train --subset retain` workdir (the reference)")
+    evaluate = command(
+        "evaluate", "compare unlearned models with the original and the retrained one",
+        "Put the original, the retrained reference and every unlearned model side by side:\n"
+        "UA, RA, TA, MIA-efficacy, agreement and TV distance to the reference, the gap, and a\n"
+        "threshold attack's ROC (reconstruction metrics for image-to-image models). Writes\n"
+        "evaluation.{md,csv,json,png} and evaluation_roc.png to --out.")
+    evaluate.add_argument("--original", required=True, metavar="WORKDIR",
+                          help="--workdir of `jaxunlearn train` (the original model)")
+    evaluate.add_argument("--original-step", type=int, default=None, metavar="STEP",
+                          help="use the original's checkpoint STEP instead of the newest")
+    evaluate.add_argument("--retrained", required=True, metavar="WORKDIR",
+                          help="--workdir of `jaxunlearn train --from ORIGINAL --subset retain` "
+                               "(the reference; it must have the original's split)")
+    evaluate.add_argument("--retrained-step", type=int, default=None, metavar="STEP",
+                          help="use the reference's checkpoint STEP instead of the newest")
     evaluate.add_argument("--unlearned", action="append", default=[], required=True,
-                          help="`jaxunlearn unlearn` output directory (repeatable)")
+                          metavar="DIR",
+                          help="--out of `jaxunlearn unlearn` (repeatable)")
     evaluate.add_argument("--out", required=True,
                           help="where the table (md/csv/json) and the plots (bars, ROC) go")
-    _common(evaluate)
+    _common(evaluate, _DATA_DIR_ONLY)
 
-    report = commands.add_parser(
-        "report", help="combine result JSONs into one table and plots per experiment")
+    report = command(
+        "report", "combine result JSONs into one table and plots per experiment",
+        "Combine result JSON files (from quickstart, evaluate or the experiments) into one table\n"
+        "per experiment (Markdown, CSV, JSON with every source's provenance), metric bars with\n"
+        "the retrained model's value marked, ROC curves and an optional trade-off plot.")
     report.add_argument("results", nargs="+", metavar="RESULTS",
                         help="result JSON files (as evaluate/quickstart write them) or "
                              "directories holding them")
@@ -107,270 +227,96 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="trade-off plot: write KEY's value at each point (e.g. epsilon)")
     report.add_argument("--xlog", action="store_true", help="trade-off plot: log x axis")
     report.add_argument("--ylog", action="store_true", help="trade-off plot: log y axis")
+    _common(report, None)
     return parser
 
 
-def _parse_hyperparams(items: list[str]) -> dict:
-    values = {}
-    for item in items:
-        key, equals, text = item.partition("=")
-        if not equals:
-            raise ValueError(f"--hp {item!r} must look like key=value")
-        try:
-            values[key] = int(text)
-        except ValueError:
-            try:
-                values[key] = float(text)
-            except ValueError:
-                values[key] = {"true": True, "false": False}.get(text.lower(), text)
-    return values
-
-
-def _quickstart(args: argparse.Namespace) -> int:
-    from jaxunlearn.config import apply_overrides
-    from jaxunlearn.quickstart import QuickstartConfig, run_quickstart
-
-    config = apply_overrides(QuickstartConfig(), args.overrides)
-    run_quickstart(config, args.out, progress=not args.no_progress)
-    return 0
-
-
-def _train(args: argparse.Namespace) -> int:
-    from jaxunlearn.config import ExperimentConfig, apply_overrides, load_config_file, to_dict
-    from jaxunlearn.pipeline import init_variables, prepare, write_json
-    from jaxunlearn.report import environment_info
-    from jaxunlearn.train import train
-
-    config = apply_overrides(load_config_file(args.config), args.overrides)
-    if not isinstance(config, ExperimentConfig):
-        raise TypeError(f"--config must return an ExperimentConfig, got {type(config).__name__}")
-    record = {"config": to_dict(config), "subset": args.subset}
-    record_path = os.path.join(args.workdir, "run.json")
-    if os.path.exists(record_path):
-        with open(record_path) as handle:
-            saved = json.load(handle)
-        if saved != record:
-            raise ValueError(
-                f"--workdir {args.workdir} holds a run with a different config or subset; "
-                "use a new --workdir (nothing was changed)"
-            )
-    setup = prepare(config)
-    dataset = setup.splits.train if args.subset == "full" else setup.splits.retain_set
-    splits_path = os.path.join(args.workdir, "splits.json")
-    if not os.path.exists(record_path):  # a rerun leaves what it finds (it matched above)
-        write_json(record_path, record)
-    if not os.path.exists(splits_path):
-        setup.splits.save(splits_path)
-    result = train(
-        setup.model_fns.apply, init_variables(setup, config.train.seed), dataset, config.train,
-        workdir=args.workdir, restore_step=args.restore_step, progress=not args.no_progress,
-        description=f"train ({args.subset})", module=setup.module, **_training_target(setup),
-    )
-    metrics_path = os.path.join(args.workdir, "metrics.json")
-    if result.resumed_from is not None:
-        if result.resumed_from >= result.total_steps and os.path.exists(metrics_path):
-            print(f"{args.workdir} already holds this run, trained to step {result.resumed_from} "
-                  f"of {result.total_steps}; nothing was changed ({metrics_path})")
-            return 0
-        print(f"resumed from step {result.resumed_from} of {result.total_steps} "
-              f"({args.workdir}/checkpoints)")
-    metrics = _split_metrics(setup, result.variables)
-    summary = {
-        "metrics": metrics, "history": result.history, "seconds": result.seconds,
-        "resumed_from": result.resumed_from, "environment": environment_info(), **record,
-    }
-    write_json(metrics_path, summary)
-    summary_text = (
-        f"UA {metrics['UA']:.2f}  RA {metrics['RA']:.2f}  TA {metrics['TA']:.2f}"
-        if "UA" in metrics else "reconstruction error forget {forget_error:.4f}  retain "
-        "{retain_error:.4f}  test {test_error:.4f}".format(**metrics))
-    print(
-        f"trained {config.model.name} on {config.data.name} ({args.subset}, {len(dataset)} examples): "
-        f"{summary_text}  ({result.seconds:.1f} s) -> {args.workdir}"
-    )
-    return 0
-
-
-_PUBLIC_KEYS = {"fraction": "public_fraction", "size": "public_size",
-                "skew": "public_class_skew", "corruption": "public_corruption"}
-
-
-def _check_public_and_epsilon(args: argparse.Namespace, method) -> dict | None:
-    """Checks --public and --epsilon before anything loads; returns make_splits' public kwargs."""
-    if args.epsilon is not None:
-        if getattr(method, "certify", None) is None:
-            raise ValueError(f"--epsilon: method {method.name!r} carries no unlearning "
-                             "certificate; use --method alu (Langevin unlearning with per-example "
-                             "clipping; without --public it is the symmetric method)")
-        if args.steps is not None or args.epochs is not None:
-            raise ValueError("--epsilon picks the number of steps; drop --steps/--epochs")
-        if not args.epsilon > 0:
-            raise ValueError(f"--epsilon must be > 0, got {args.epsilon}")
-    if args.public is None:
+def _compile_cache_dir() -> str | None:
+    """Where compiled programs are kept between runs, or None when turned off."""
+    if os.environ.get("JAXUNLEARN_NO_COMPILE_CACHE", "") not in ("", "0"):
         return None
-    if not getattr(method, "uses_public", False):
-        raise ValueError(f"--public: method {method.name!r} does not use public data (alu does)")
-    request = {}
-    for item in args.public.split(","):
-        key, equals, text = item.partition("=")
-        if not equals:
-            key, text = "fraction", item
-        if key not in _PUBLIC_KEYS:
-            raise ValueError(f"--public: unknown key {key!r}; use {sorted(_PUBLIC_KEYS)}")
-        try:
-            request[_PUBLIC_KEYS[key]] = int(text) if key == "size" else float(text)
-        except ValueError:
-            raise ValueError(f"--public: {key}={text!r} is not a number") from None
-    if ("public_fraction" in request) == ("public_size" in request):
-        raise ValueError("--public: give a fraction or size= (exactly one)")
-    return request
+    base = os.environ.get("JAXUNLEARN_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "jaxunlearn")
+    return os.path.join(base, "jax")
 
 
-def _with_public(config, splits, request: dict):
-    """The trained run's splits (same forget set) with a public set drawn from the test set."""
-    from jaxunlearn.data import load_dataset, make_splits
+def _enable_compile_cache() -> None:
+    """JAX's persistent compilation cache: a repeated command loads its compiled programs
+    instead of compiling them again (every program, however fast its compilation)."""
+    path = _compile_cache_dir()
+    if path is None:
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:  # a read-only home: run without the cache
+        return
+    import jax
 
-    kwargs = {"data_dir": config.data.data_dir} if config.data.data_dir else {}
-    _, test_set = load_dataset(config.data.name, **kwargs)
-    return make_splits(splits.train, test_set, forget_indices=splits.forget_indices,
-                       seed=config.data.seed, **request)
-
-
-def _certified_steps(method, hyperparams: dict, splits, epsilon: float) -> tuple[int, dict]:
-    """K from the method's certificate for ``epsilon``; full batch, as the certificate assumes."""
-    num_public = 0 if splits.public is None else len(splits.public)
-    size = len(splits.retain_indices) + num_public
-    if hyperparams.get("batch_size", size) < size:
-        raise ValueError(f"--epsilon certifies full-batch noisy GD: drop --hp batch_size or set "
-                         f"it >= {size} (retain + public)")
-    hyperparams["batch_size"] = size
-    certificate = method.certify(
-        method.hyperparameters(hyperparams), num_private=len(splits.train),
-        num_public=num_public, num_deleted=len(splits.forget_indices), target_epsilon=epsilon)
-    certificate = {key: value.item() if hasattr(value, "item") else value  # NumPy scalars
-                   for key, value in certificate.items()}
-    steps = certificate["steps"]
-    print(f"certificate: K = {steps} full-batch steps give ({certificate['epsilon']:.4g}, "
-          f"{certificate['delta']:.3g})-unlearning of {len(splits.forget_indices)} of "
-          f"{len(splits.train)} private examples with {num_public} public ones (alpha = "
-          f"{certificate['alpha']:.4g}, Renyi {certificate['renyi']:.4g}, eps0 "
-          f"{certificate['eps0_at_alpha']:.4g}, sensitivity {certificate['sensitivity']:.3g}); it "
-          "holds for an m-strongly convex, (1/4 + m)-smooth loss (logistic regression on unit-norm "
-          "features) whose model was learned by the same dynamics")
-    if steps == 0:
-        print("certificate: K = 0 already meets the target; running 1 step")
-    return max(steps, 1), certificate
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
-_RECONSTRUCTION_COLUMNS = ("method", "forget_error", "retain_error", "test_error", "ood_auroc",
-                           "mia_auc", "seconds")
-_RECONSTRUCTION_GAP = ("forget_error", "retain_error", "test_error")
+_EXPECTED_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError,
+                    PermissionError, IsADirectoryError)
 
 
-def _training_target(setup) -> dict:
-    """``train`` arguments of an image-to-image model (reconstruction loss on the inputs), or {}."""
-    from jaxunlearn.models import is_image_to_image
+def _error_text(command: str, error: BaseException) -> str:
+    """One or two lines: the command, what is wrong and what to do."""
+    from jaxunlearn.train.checkpoint import CheckpointError
 
-    if not is_image_to_image(setup.module):
-        return {}
-    from jaxunlearn.losses import reconstruction_mse
-
-    return {"loss_fn": reconstruction_mse, "targets": "inputs"}
-
-
-def _split_metrics(setup, variables) -> dict:
-    """UA/RA/TA for a classifier; reconstruction errors with OOD and membership scores for an
-    image-to-image model (:func:`jaxunlearn.evaluate.generative.evaluate_reconstruction`)."""
-    if _training_target(setup):
-        from jaxunlearn.evaluate.generative import evaluate_reconstruction
-
-        return evaluate_reconstruction(setup.model_fns.apply, variables, setup.splits)
-    from jaxunlearn.evaluate import evaluate_splits
-
-    return evaluate_splits(setup.model_fns.apply, variables, setup.splits)
-
-
-def _unlearn(args: argparse.Namespace) -> int:
-    from jaxunlearn.evaluate import gap_to_reference
-    from jaxunlearn.methods import get_method, unlearn
-    from jaxunlearn.methods.addons import resolve_addons
-    from jaxunlearn.pipeline import load_trained, write_json
-    from jaxunlearn.report import environment_info, format_markdown_table
-    from jaxunlearn.train import save_variables
-
-    method = get_method(args.method)
-    hyperparams = _parse_hyperparams(args.hyperparams)
-    method.hyperparameters(hyperparams)  # unknown or bad values fail before anything runs
-    resolve_addons(args.addons, method, None, require_module=False)
-    public_request = _check_public_and_epsilon(args, method)
-    config, setup, variables = load_trained(args.source, args.overrides)
-    original_bound = getattr(config.train, "spectral_max_norm", 0) or 0
-    if ("spectral_max_norm" in method.hyperparameters() and original_bound
-            and "spectral_max_norm" not in hyperparams):
-        # AMUN on a FastClip original keeps clipping at the original's bound (the authors' recipe)
-        hyperparams["spectral_max_norm"] = float(original_bound)
-        print(f"{method.name}: the original was trained with spectral clipping at "
-              f"{original_bound:g}; unlearning keeps clipping at that bound "
-              "(--hp spectral_max_norm=0 turns it off)")
-    if public_request is not None:
-        setup.splits = _with_public(config, setup.splits, public_request)
-    steps, certificate = args.steps, None
-    if args.epsilon is not None:
-        steps, certificate = _certified_steps(method, hyperparams, setup.splits, args.epsilon)
-    result = unlearn(
-        setup.model_fns, variables, setup.splits, method, steps=steps, epochs=args.epochs,
-        addons=args.addons, key=args.key, hyperparams=hyperparams, module=setup.module,
-        progress=not args.no_progress, workdir=args.out,
-    )
-    image_to_image = bool(_training_target(setup))
-    row = {"method": "+".join([method.name, *args.addons]),
-           **_split_metrics(setup, result.variables),
-           "seconds": result.log["seconds"]}
-    columns = (list(_RECONSTRUCTION_COLUMNS) if image_to_image
-               else ["method", "UA", "RA", "TA", "forget_loss", "seconds"])
-    if args.reference:
-        _, _, reference = load_trained(args.reference, args.overrides)
-        row["gap"] = gap_to_reference(row, _split_metrics(setup, reference),
-                                      *((_RECONSTRUCTION_GAP,) if image_to_image else ()))
-        columns.insert(-1, "gap")
-    save_variables(os.path.join(args.out, "variables"), result.variables)
-    write_json(os.path.join(args.out, "metrics.json"), {
-        "row": row, "log": result.log, "source": args.source, "reference": args.reference,
-        "public": args.public, "certificate": certificate, "environment": environment_info()})
-    print(format_markdown_table([row], columns, digits=3))
-    print(f"wrote {os.path.join(args.out, 'metrics.json')}, the unlearned variables and "
-          f"checkpoints under {args.out}")
-    return 0
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    from jaxunlearn.cli_evaluate import evaluate_command
-
-    return evaluate_command(args)
-
-
-def _report(args: argparse.Namespace) -> int:
-    from jaxunlearn.cli_evaluate import report_command
-
-    return report_command(args)
+    message = str(error).strip() or type(error).__name__
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        message = f"{error.filename}: {error.strerror}"
+    lines = message.splitlines()
+    if len(lines) > 2:
+        lines = [*lines[:1], lines[1].rstrip() + " ... (--debug shows the rest)"]
+    text = f"jaxunlearn {command}: error: " + "\n".join(lines)
+    if not isinstance(error, (*_EXPECTED_ERRORS, CheckpointError)):
+        text = (f"jaxunlearn {command}: error: {type(error).__name__}: {lines[0]}\n"
+                "this looks like a bug; rerun with --debug (or JAXUNLEARN_DEBUG=1) for the "
+                "traceback")
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jaxunlearn`` console script."""
-    from jaxunlearn.train.checkpoint import CheckpointError
-
     args = _build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("JAXUNLEARN_DEBUG", "") not in ("", "0")
+    if not args.no_compile_cache:
+        _enable_compile_cache()
     if getattr(args, "distributed", False):  # before anything touches the devices
         from jaxunlearn.distributed import initialize_command_line
 
         initialize_command_line(args.command)
-    handlers = {"quickstart": _quickstart, "train": _train, "unlearn": _unlearn,
-                "evaluate": _evaluate, "report": _report}
     try:
-        return handlers[args.command](args)
-    except (ValueError, TypeError, FileNotFoundError, CheckpointError) as error:
-        print(f"jaxunlearn {args.command}: error: {error}", file=sys.stderr)
+        return _run(args)
+    except KeyboardInterrupt:
+        print(f"jaxunlearn {args.command}: interrupted; the same command resumes from the newest "
+              "checkpoint", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if debug:
+            raise
+        print(_error_text(args.command, error), file=sys.stderr)
+        # a failed Orbax read can leave coroutines that complain at exit: the message is above
+        sys.unraisablehook = lambda unraisable: None
         return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command in ("quickstart", "train"):
+        from jaxunlearn.cli_train import quickstart_command, train_command
+
+        return (quickstart_command if args.command == "quickstart" else train_command)(args)
+    if args.command == "unlearn":
+        from jaxunlearn.cli_unlearn import unlearn_command
+
+        return unlearn_command(args)
+    from jaxunlearn.cli_evaluate import evaluate_command, report_command
+
+    return (evaluate_command if args.command == "evaluate" else report_command)(args)
 
 
 if __name__ == "__main__":

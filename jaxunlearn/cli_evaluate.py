@@ -10,7 +10,6 @@ forget set, its distance to the retrained model's and the reconstruction-error a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 
@@ -97,19 +96,64 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from jaxunlearn.report.records import EVALUATION_METRIC_DEFINITIONS, THRESHOLD_ATTACK
     from jaxunlearn.train import load_variables
 
+    from jaxunlearn.cli_train import check_step, only_data_dir
+    from jaxunlearn.cli_workdirs import (
+        KINDS,
+        UNLEARN_RECORD,
+        check_reference,
+        read_json,
+        read_run_record,
+        refuse_other_kind,
+        require_train_workdir,
+        workdir_kind,
+    )
+
+    only_data_dir(args.overrides, "evaluate")
+    check_step(args.original_step, "--original-step")
+    check_step(args.retrained_step, "--retrained-step")
+    require_train_workdir(args.original, "--original")
+    require_train_workdir(args.retrained, "--retrained")
     for directory in args.unlearned:
-        if not os.path.isdir(os.path.join(directory, "variables")):
-            raise FileNotFoundError(f"--unlearned {directory}: no saved variables; is it the "
-                                    "--out of `jaxunlearn unlearn`?")
-    config, setup, original = load_trained(args.original, args.overrides)
-    retrained_config, _, retrained = load_trained(args.retrained, args.overrides)
-    if retrained_config.data != config.data or retrained_config.model != config.model:
-        raise ValueError("--retrained was trained on other data or another model than --original")
+        kind = workdir_kind(directory)
+        if kind not in ("unlearn", None, "files"):
+            raise ValueError(f"--unlearned {directory} holds {KINDS[kind]}, not a `jaxunlearn "
+                             "unlearn` output; give the --out of `jaxunlearn unlearn`")
+        if not os.path.isfile(os.path.join(directory, "metrics.json")) or not os.path.isdir(
+                os.path.join(directory, "variables")):
+            raise FileNotFoundError(f"--unlearned {directory}: no metrics.json and variables; "
+                                    "give the --out of a finished `jaxunlearn unlearn`")
+        record_path = os.path.join(directory, UNLEARN_RECORD)
+        source = read_json(record_path).get("from") if os.path.exists(record_path) else None
+        if source is not None and source != os.path.abspath(args.original):
+            raise ValueError(f"--unlearned {directory} was unlearned from {source}, not from "
+                             f"--original {args.original}; evaluate it with its own original")
+    refuse_other_kind(args.out, "--out", "evaluate")
+    request = {"original": os.path.abspath(args.original), "original_step": args.original_step,
+               "retrained": os.path.abspath(args.retrained),
+               "retrained_step": args.retrained_step,
+               "unlearned": [os.path.abspath(d) for d in args.unlearned],
+               "overrides": list(args.overrides)}
+    table_path = os.path.join(args.out, "evaluation.json")
+    if os.path.exists(table_path):
+        saved = read_json(table_path).get("metadata", {}).get("request")
+        if saved == request:
+            print(f"{args.out} already holds this evaluation; nothing was changed ({table_path})")
+            return 0
+        raise ValueError(f"--out {args.out} holds another evaluation; use a new --out "
+                         "(nothing was changed)")
+    config, setup, original = load_trained(args.original, args.overrides,
+                                           step=args.original_step, flag="--original",
+                                           step_flag="--original-step")
+    retrained_config, retrained_setup, retrained = load_trained(
+        args.retrained, args.overrides, step=args.retrained_step, flag="--retrained",
+        step_flag="--retrained-step")
+    check_reference((args.original, read_run_record(args.original), setup.splits),
+                    (args.retrained, read_run_record(args.retrained), retrained_setup.splits),
+                    ("--original", "--retrained"))
     models = {"original": original, "retrain": retrained}
     unlearned_runs = []
     for directory in args.unlearned:
-        with open(os.path.join(directory, "metrics.json")) as handle:
-            record = json.load(handle)
+        record = read_json(os.path.join(directory, "metrics.json"))
         name = record["row"]["method"]
         models[name] = load_variables(os.path.join(directory, "variables"), original)
         log = {k: v for k, v in record.get("log", {}).items() if k != "history"}
@@ -139,6 +183,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         definitions, attack = EVALUATION_METRIC_DEFINITIONS, THRESHOLD_ATTACK
     metadata = {
         "experiment": "evaluate",
+        "request": request,
         "columns": columns,
         "original": os.path.abspath(args.original),
         "retrained": os.path.abspath(args.retrained),

@@ -46,35 +46,29 @@ def prepare(config: ExperimentConfig) -> Setup:
     return Setup(splits, from_linen(module), np.asarray(train_set.inputs[:1]), module)
 
 
-def load_trained(workdir: str, overrides: list[str] | tuple[str, ...] = ()) -> tuple[Any, Setup, dict]:
-    """The config, data and newest trained variables of a ``jaxunlearn train`` work directory.
+def load_trained(workdir: str, overrides: list[str] | tuple[str, ...] = (), *,
+                 step: int | None = None, flag: str = "--from",
+                 step_flag: str = "--restore-step") -> tuple[Any, Setup, dict]:
+    """The config, data and trained variables of a ``jaxunlearn train`` work directory.
 
     Rebuilds the run from its ``run.json`` (config and subset), checks the saved ``splits.json``
-    against the freshly made splits, and restores the newest checkpoint into the same state
-    structure the run trained with.
+    against the freshly made splits, and restores checkpoint ``step`` (default: the newest) into
+    the same state structure the run trained with. ``flag`` and ``step_flag`` name the command-line
+    options in error messages (a damaged newest checkpoint names the intact older steps).
 
     Returns:
       ``(config, setup, variables)``.
     """
-    from jaxunlearn.config import ExperimentConfig, DataConfig, ModelConfig, TrainConfig
+    from jaxunlearn.cli_workdirs import config_from_record, read_run_record, require_train_workdir
     from jaxunlearn.config import apply_overrides
     from jaxunlearn.data import Splits
     from jaxunlearn.train import Checkpointer, create_train_state, state_variables
     from jaxunlearn.train import training_transformation
+    from jaxunlearn.train.checkpoint import CheckpointError
 
-    record_path = os.path.join(workdir, "run.json")
-    if not os.path.isfile(record_path):
-        raise FileNotFoundError(f"--from {workdir}: no run.json; is it a `jaxunlearn train` workdir?")
-    with open(record_path) as handle:
-        record = json.load(handle)
-    saved = record["config"]
-    config = ExperimentConfig(
-        data=DataConfig(**{k: tuple(v) if isinstance(v, list) else v
-                           for k, v in saved["data"].items()}),
-        model=ModelConfig(**saved["model"]),
-        train=TrainConfig(**{k: tuple(v) if isinstance(v, list) else v
-                             for k, v in saved["train"].items()}),
-    )
+    require_train_workdir(workdir, flag)
+    record = read_run_record(workdir)
+    config = config_from_record(record, os.path.join(workdir, "run.json"))
     config = apply_overrides(config, [o for o in overrides if o.startswith("data.data_dir=")])
     setup = prepare(config)
     setup.splits = Splits.load(os.path.join(workdir, "splits.json"), setup.splits.train,
@@ -83,9 +77,25 @@ def load_trained(workdir: str, overrides: list[str] | tuple[str, ...] = ()) -> t
     variables = init_variables(setup, config.train.seed)
     tx = training_transformation(config.train, len(dataset), variables, setup.module,
                                  setup.sample_inputs)
-    state, _ = Checkpointer(os.path.join(workdir, "checkpoints")).restore(
-        create_train_state(variables, tx, config.train.seed))
+    checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"))
+    try:
+        state, _ = checkpointer.restore(create_train_state(variables, tx, config.train.seed), step)
+    except CheckpointError as error:
+        raise CheckpointError(with_restore_hint(error, f"{flag} {workdir}", step_flag)) from error
+    finally:
+        checkpointer.close()
     return config, setup, state_variables(state)
+
+
+def with_restore_hint(error: Exception, where: str, step_flag: str) -> str:
+    """A checkpoint error's problem prefixed by ``where``, with the option that restores an
+    intact older checkpoint (``--restore-step 23``) when there is one."""
+    problem = getattr(error, "problem", str(error))
+    intact = getattr(error, "intact_steps", [])
+    if intact:
+        return (f"{where}: {problem}; older checkpoints are intact (steps {intact}): add "
+                f"{step_flag} {intact[-1]} to use the newest of them (nothing was changed)")
+    return f"{where}: {problem} (nothing was changed)"
 
 
 def init_variables(setup: Setup, seed: int) -> dict:

@@ -16,7 +16,7 @@ from typing import Callable
 import jax
 
 from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
-from jaxunlearn.evaluate import evaluate_models
+from jaxunlearn.evaluate import GAP_DEFINITION, evaluate_models
 from jaxunlearn.evaluate.ulira_audit import train_original_and_retrained, ulira_models
 from jaxunlearn.methods import ADDONS, get_method, unlearn, unlearn_many
 from jaxunlearn.pipeline import config_record, init_variables, prepare, timed
@@ -189,7 +189,7 @@ def run_quickstart(
                       "each unlearned by the method (key seed+m), vs M retrains on D_r (seeds "
                       "2000+m); 'retrain' plays M more retrains, 'original' the originals",
             "U-LiRA AUC": "AUC (%) of the same U-LiRA scores; 50 = perfect unlearning",
-            "gap": "mean |metric - retrain| over UA, RA, TA, MIA",
+            "gap": GAP_DEFINITION,
             "seconds": "wall-clock time of the run, compilation included",
         },
     }

@@ -64,7 +64,7 @@ def test_train_resumes_and_refuses_to_mix_runs(tmp_path):
 
     before = {p: p.stat().st_mtime_ns for p in workdir.rglob("*") if p.is_file()}
     clash = _cli("train", "--config", str(config), "--workdir", str(workdir), "--set", "train.epochs=3")
-    assert clash.returncode == 2 and "different config" in clash.stderr
+    assert clash.returncode == 2 and "train.epochs: 2 there, 3 here" in clash.stderr
     assert {p: p.stat().st_mtime_ns for p in workdir.rglob("*") if p.is_file()} == before
 
 

@@ -20,7 +20,7 @@
 Statistics are NumPy/SciPy functions of numbers, apart from training (DESIGN.md).
 """
 
-from jaxunlearn.evaluate.accuracy import SPLIT_METRICS, evaluate_splits, gap_to_reference
+from jaxunlearn.evaluate.accuracy import SPLIT_METRICS, evaluate_splits
 from jaxunlearn.evaluate.class_metrics import (
     mia_nn,
     mia_nn_gap,
@@ -105,7 +105,7 @@ from jaxunlearn.evaluate.signals import (
     softmax,
     true_label_prob,
 )
-from jaxunlearn.evaluate.suite import GAP_METRICS, evaluate_models
+from jaxunlearn.evaluate.suite import GAP_DEFINITION, GAP_METRICS, evaluate_models, gap_to_reference
 from jaxunlearn.evaluate.ulira_audit import (
     stack_models,
     train_original_and_retrained,
@@ -114,7 +114,7 @@ from jaxunlearn.evaluate.ulira_audit import (
 )
 
 __all__ = [
-    "DEFAULT_FPR_TARGETS", "GAP_METRICS", "MIA_ATTACKERS", "MIA_FEATURES", "MODEL_AXIS",
+    "DEFAULT_FPR_TARGETS", "GAP_DEFINITION", "GAP_METRICS", "MIA_ATTACKERS", "MIA_FEATURES", "MODEL_AXIS",
     "SPLIT_METRICS", "membership_masks", "model_outputs", "num_models", "train_many",
     "train_sequential",
     "auc", "class_thresholds", "clopper_pearson_interval", "clopper_pearson_lower",

@@ -2,13 +2,13 @@
 
 Definitions as in SalUn (Fan et al., ICLR 2024, §5) and Unlearn-Sparse (Jia et al., NeurIPS
 2023, §5): UA = 1 − accuracy on the forget set D_f, RA = accuracy on the retain set D_r, TA =
-accuracy on the test set D_t, all in percent. The gap to the retrained model is the mean absolute
-difference over the reported metrics.
+accuracy on the test set D_t, all in percent. The gap to the retrained model is
+:func:`jaxunlearn.evaluate.suite.gap_to_reference` (it adds MIA-efficacy).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -52,12 +52,3 @@ def evaluate_splits(
     results["RA"] = 100.0 * results["retain_accuracy"]
     results["TA"] = 100.0 * results["test_accuracy"]
     return results
-
-
-def gap_to_reference(
-    metrics: dict[str, float],
-    reference: dict[str, float],
-    keys: Sequence[str] = SPLIT_METRICS,
-) -> float:
-    """Mean absolute difference to the retrained model over ``keys`` ("Avg. Gap", SalUn Table 3)."""
-    return float(np.mean([abs(metrics[key] - reference[key]) for key in keys]))

@@ -26,9 +26,29 @@ from jaxunlearn.evaluate.signals import cross_entropy_loss, softmax
 from jaxunlearn.train.steps import predict_logits
 
 GAP_METRICS = ("UA", "RA", "TA", "MIA")
+GAP_DEFINITION = ("mean |metric - retrain| over UA, RA, TA and MIA (MIA-efficacy), in "
+                  "percentage points (SalUn's Avg. Gap)")
 _ROW_METRICS = ("forget_accuracy", "forget_loss", "retain_accuracy", "retain_loss",
                 "test_accuracy", "test_loss", "UA", "RA", "TA", "MIA", "forget_auc", "agreement",
                 "tv_forget", "gap")
+
+
+def gap_to_reference(metrics: dict[str, float], reference: dict[str, float]) -> float:
+    """The gap to the retrained model: mean |metric − reference| over UA, RA, TA and MIA-efficacy
+    (:data:`GAP_METRICS`; SalUn's "Avg. Gap", Table 3), in percentage points.
+
+    The one definition of ``gap`` in the library: ``jaxunlearn unlearn`` / ``evaluate``, the
+    quickstart and the experiments' tuning all report this number.
+
+    >>> gap_to_reference({"UA": 5, "RA": 99, "TA": 90, "MIA": 10},
+    ...                  {"UA": 2, "RA": 100, "TA": 92, "MIA": 12})
+    2.0
+    """
+    missing = [key for key in GAP_METRICS if key not in metrics or key not in reference]
+    if missing:
+        raise ValueError(f"gap_to_reference: metrics {missing} missing; the gap needs "
+                         f"{list(GAP_METRICS)} of both rows")
+    return float(np.mean([abs(metrics[key] - reference[key]) for key in GAP_METRICS]))
 
 
 def evaluate_models(
@@ -87,5 +107,5 @@ def evaluate_models(
     reference_row = next(row for row in rows if row["method"] == reference)
     for row in rows:
         if not row.get("diverged"):
-            row["gap"] = float(np.mean([abs(row[k] - reference_row[k]) for k in GAP_METRICS]))
+            row["gap"] = gap_to_reference(row, reference_row)
     return rows

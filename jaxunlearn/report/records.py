@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from jaxunlearn.evaluate.suite import GAP_DEFINITION
+
 __all__ = ["roc_record", "thin_roc", "THRESHOLD_ATTACK", "EVALUATION_METRIC_DEFINITIONS"]
 
 THRESHOLD_ATTACK = ("threshold attack on logit-scaled confidence (LiRA's statistic, no shadow "
@@ -20,7 +22,7 @@ EVALUATION_METRIC_DEFINITIONS = {
            "confidences calls non-member (SalUn's protocol)",
     "agreement": "% of forget examples predicted as the retrained model predicts them",
     "tv_forget": "mean total-variation distance to the retrained model's outputs on D_f",
-    "gap": "mean |metric - retrain| over UA, RA, TA, MIA",
+    "gap": GAP_DEFINITION,
     "forget_loss": "mean cross-entropy on the forget set",
     "attack_AUC": f"ROC AUC of the {THRESHOLD_ATTACK}",
     "attack_TPR@1%": "its true-positive rate at 1% false positives (attack_TPR@0.1%: at 0.1%)",

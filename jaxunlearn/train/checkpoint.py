@@ -28,7 +28,18 @@ from jaxunlearn.train.sharding import make_mesh, replicated, to_host
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint is missing, unreadable, or does not belong to this run."""
+    """A checkpoint is missing, unreadable, or does not belong to this run.
+
+    ``problem`` is the message without advice; ``intact_steps`` lists the older checkpoints that
+    remain usable when the newest one is damaged (empty otherwise), so a caller can name its own
+    way of restoring one (the command line's ``--restore-step``).
+    """
+
+    def __init__(self, message: str, *, problem: str | None = None,
+                 intact_steps: list[int] | tuple[int, ...] = ()):
+        super().__init__(message)
+        self.problem = message if problem is None else problem
+        self.intact_steps = list(intact_steps)
 
 
 def tree_digest(tree: Any) -> str:
@@ -137,20 +148,22 @@ class Checkpointer:
                 ),
             )
         except Exception as error:  # orbax raises many kinds of errors for damaged files
-            raise CheckpointError(
-                f"checkpoint for step {step} in {self.directory} is corrupt or unreadable "
-                f"({type(error).__name__}: {error}).{advice}"
-            ) from error
+            # Orbax's message can hold a whole TensorStore spec: its first line is enough here
+            # (the chained exception keeps the rest).
+            detail = (str(error).strip().splitlines() or [""])[0]
+            detail = detail.split(". See full TensorStore details")[0][:120]
+            problem = (f"checkpoint for step {step} in {self.directory} is corrupt or unreadable "
+                       f"({type(error).__name__}{': ' + detail if detail else ''})")
+            raise CheckpointError(f"{problem}.{advice}", problem=problem,
+                                  intact_steps=older) from error
         state, metadata = restored["state"], restored["metadata"]
         if metadata is None or "digest" not in metadata:
-            raise CheckpointError(
-                f"checkpoint for step {step} in {self.directory} has no metadata.{advice}"
-            )
+            problem = f"checkpoint for step {step} in {self.directory} has no metadata"
+            raise CheckpointError(f"{problem}.{advice}", problem=problem, intact_steps=older)
         if tree_digest(state) != metadata["digest"]:
-            raise CheckpointError(
-                f"checkpoint for step {step} in {self.directory} is corrupt: its arrays do not "
-                f"match the digest written with them.{advice}"
-            )
+            problem = (f"checkpoint for step {step} in {self.directory} is corrupt: its arrays do "
+                       "not match the digest written with them")
+            raise CheckpointError(f"{problem}.{advice}", problem=problem, intact_steps=older)
         return state, metadata
 
     def set_aside_after(self, step: int) -> list[str]:

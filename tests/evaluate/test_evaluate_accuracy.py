@@ -41,11 +41,13 @@ def test_evaluate_splits_matches_numpy():
     assert metrics["TA"] == pytest.approx(100 * reference(splits.test)[0])
 
 
-def test_gap_is_mean_absolute_difference():
-    a = {"UA": 5.0, "RA": 99.0, "TA": 90.0}
-    b = {"UA": 2.0, "RA": 100.0, "TA": 92.0}
-    assert gap_to_reference(a, b) == pytest.approx((3 + 1 + 2) / 3)
+def test_gap_is_mean_absolute_difference_over_ua_ra_ta_mia():
+    a = {"UA": 5.0, "RA": 99.0, "TA": 90.0, "MIA": 10.0, "forget_loss": 7.0}
+    b = {"UA": 2.0, "RA": 100.0, "TA": 92.0, "MIA": 16.0, "forget_loss": 0.0}
+    assert gap_to_reference(a, b) == pytest.approx((3 + 1 + 2 + 6) / 4)  # forget_loss not in it
     assert gap_to_reference(b, b) == 0.0
+    with pytest.raises(ValueError, match="MIA"):
+        gap_to_reference({"UA": 1.0, "RA": 1.0, "TA": 1.0}, b)
 
 
 def _logistic_setup():
