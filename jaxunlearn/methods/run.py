@@ -174,6 +174,7 @@ def unlearn(
     progress: bool = True,
     workdir: str | None = None,
     callbacks: Sequence[Callable[[int, dict], None]] = (),
+    epoch_callback: Callable[[int, dict], dict | None] | None = None,
 ) -> UnlearnResult:
     """Unlearn ``splits.forget_set`` from ``variables`` with ``method`` (a name or a Method).
 
@@ -191,6 +192,12 @@ def unlearn(
       module: the Flax module, needed by ``clip_spectral_norm``.
       workdir: if given, Orbax checkpoints (every epoch) go to ``workdir/checkpoints`` and a
         rerun resumes.
+      callbacks: ``callback(step, metrics)`` after every step.
+      epoch_callback: ``epoch_callback(epoch, variables)`` at the end of every epoch (and of the
+        run) with the model as it is then; what it returns (a dict of numbers, e.g. UA/RA/TA
+        measured on the splits) joins that epoch's entry of ``log["history"]``: the curves of
+        a metric over unlearning, from one run. The arrays are donated to the next step: use
+        them within the call (copy what you keep, e.g. ``jax.device_get``).
 
     Returns:
       :class:`UnlearnResult`.
@@ -205,6 +212,9 @@ def unlearn(
     if len(splits.forget_indices) == 0:
         raise ValueError("splits: the forget set is empty")
     if getattr(method, "run", None) is not None:  # a method with its own program (alu)
+        if epoch_callback is not None:
+            raise ValueError(f"epoch_callback: method {method.name!r} runs its own program, "
+                             "which has no epochs; use callbacks=")
         return method.run(method, model_fns, variables, splits, hyper, steps=steps, key=key,
                           tx=tx, addons=addons, module=module, mesh=mesh, progress=progress,
                           workdir=workdir, callbacks=callbacks)
@@ -257,6 +267,9 @@ def unlearn(
     def on_epoch(done, state, sums, count):
         history.append({"epoch": -(-done // per_epoch), "step": done,
                         **{k: float(v) / count for k, v in sums.items()}})
+        if epoch_callback is not None:
+            history[-1].update(epoch_callback(history[-1]["epoch"],
+                                              state_variables(state)) or {})
         if checkpointer is not None:
             checkpointer.save(done, state, {"signature": signature})
         return {k: v for k, v in history[-1].items() if k.endswith("loss")}

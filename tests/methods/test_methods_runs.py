@@ -266,3 +266,32 @@ def test_finite_numpy_scalar_hyperparameters_are_accepted(digits_problem, hyperp
     result = unlearn(digits_problem.fns, digits_problem.variables, digits_problem.random_splits,
                      "finetune", hyperparams=hyperparams, steps=1, progress=False)
     json.dumps(result.log["hyperparams"])
+
+
+def test_epoch_callback_sees_each_epochs_model(digits_problem):
+    """``epoch_callback`` runs once per epoch with the model of that moment: the last call sees
+    exactly the returned variables, and what it returns joins the history (here the forget
+    accuracy, recomputed in float64 NumPy from the parameters it was given)."""
+    from tests.methods.method_helpers import identical, mlp_logits_float64
+
+    forget = digits_problem.random_splits.forget_set
+    seen = []
+
+    def forget_accuracy(epoch, variables):
+        seen.append((epoch, jax.device_get(variables)))  # the arrays are donated afterwards
+        logits = mlp_logits_float64(variables["params"], forget.inputs)
+        return {"forget_accuracy": float((logits.argmax(-1) == forget.labels).mean())}
+
+    result = unlearn(digits_problem.fns, digits_problem.variables, digits_problem.random_splits,
+                     "finetune", hyperparams={"epochs": 3, "learning_rate": 0.05}, progress=False,
+                     epoch_callback=forget_accuracy)
+    assert [epoch for epoch, _ in seen] == [1, 2, 3]
+    assert identical(seen[-1][1], result.variables)
+    assert not identical(seen[0][1], seen[-1][1])
+    history = result.log["history"]
+    assert [entry["epoch"] for entry in history] == [1, 2, 3]
+    final = mlp_logits_float64(result.variables["params"], forget.inputs).argmax(-1)
+    assert history[-1]["forget_accuracy"] == float((final == forget.labels).mean())
+    with pytest.raises(ValueError, match="epoch_callback: method 'alu'"):
+        unlearn(digits_problem.fns, digits_problem.variables, digits_problem.random_splits,
+                "alu", progress=False, epoch_callback=forget_accuracy)
