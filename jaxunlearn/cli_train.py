@@ -40,16 +40,32 @@ def quickstart_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_config(path: str):
+    """``get_config()`` of a Python config file; a file that cannot be run names itself."""
+    from jaxunlearn.config import load_config_file
+
+    if os.path.isfile(path) and not path.endswith(".py"):
+        raise ValueError(f"--config {path}: not a Python file; give a .py file whose "
+                         "get_config() returns an ExperimentConfig")
+    try:
+        return load_config_file(path)
+    except (FileNotFoundError, ValueError, TypeError):
+        raise
+    except Exception as error:  # the file's own code failed (a syntax error, a bad import, ...)
+        raise ValueError(f"--config {path}: running it failed ({type(error).__name__}: "
+                         f"{error}); fix the file") from error
+
+
 def _train_config(args: argparse.Namespace):
     """The config to train and, with --from, the original's split file."""
     from jaxunlearn.cli_workdirs import config_from_record, read_run_record, require_train_workdir
-    from jaxunlearn.config import ExperimentConfig, apply_overrides, load_config_file
+    from jaxunlearn.config import ExperimentConfig, apply_overrides
 
     if (args.config is None) == (args.source is None):
         raise ValueError("give --config FILE (to train an original) or --from WORKDIR (to train "
                          "on that original's split), exactly one of them")
     if args.config is not None:
-        config = apply_overrides(load_config_file(args.config), args.overrides)
+        config = apply_overrides(_load_config(args.config), args.overrides)
         if not isinstance(config, ExperimentConfig):
             raise TypeError(f"--config {args.config}: get_config() must return an "
                             f"ExperimentConfig, got {type(config).__name__}")
