@@ -53,7 +53,7 @@ from jaxunlearn.alu.objective import (
     example_weights,
     replacement_rows,
 )
-from jaxunlearn.alu.protocol import ChainDraws, gibbs_init, learn_unlearn_retrain
+from jaxunlearn.alu.protocol import ChainDraws, data_free_init, gibbs_init, learn_unlearn_retrain
 from jaxunlearn.alu.tasks import ConvexTask, binary_logistic_task, unit_features
 
 __all__ = [
@@ -73,6 +73,7 @@ __all__ = [
     "check_weighting",
     "clip_tree",
     "clipped_value_and_grad",
+    "data_free_init",
     "delete_private",
     "example_weights",
     "gibbs_init",

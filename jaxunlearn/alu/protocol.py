@@ -53,6 +53,44 @@ def gibbs_init(key: Any, params_like: Any, sigma: float, regularization: float,
         treedef, [d.astype(jnp.asarray(leaf).dtype) for d, leaf in zip(draws, leaves)])
 
 
+def data_free_init(key: Any, params_like: Any, dynamics: LangevinDynamics,
+                   chains: int | None = None) -> Any:
+    """θ_0 ~ ν_∅ = N(0, v_∅ I), the stationary law of ``dynamics`` when every data gradient is 0.
+
+    With only the regulariser (m/2)‖θ‖², PNGD (no projection) is the AR(1) chain
+    θ ← (1 − ηm)θ + √(2ησ²)·W, stationary at v_∅ = 2ησ²/(1 − (1 − ηm)²)
+    (:func:`jaxunlearn.certify.data_free_variance`). It is the start under which the
+    certificate's theory also bounds retraining (:mod:`jaxunlearn.certify.retraining`, our
+    reconstruction of ALU's comparison with retraining); :func:`gibbs_init` (the official
+    N(0, 2σ²/m I)) is wider, and its Rényi divergence from the target is infinite at α ≳ 2.
+
+    Args:
+      key: int seed or PRNG key.
+      params_like: a pytree giving shapes and dtypes.
+      dynamics: the :class:`LangevinDynamics` (m > 0, ηm < 2, no projection).
+      chains: number of independent draws (a leading axis), or ``None`` for one.
+    """
+    from jaxunlearn.certify import data_free_variance
+
+    if not dynamics.regularization > 0:
+        raise ValueError(f"dynamics.regularization must be > 0 for a data-free stationary law, "
+                         f"got {dynamics.regularization}")
+    if dynamics.radius > 0:
+        raise ValueError("dynamics.radius must be 0: the data-free law is that of the "
+                         "unprojected chain")
+    if chains is not None and (isinstance(chains, bool) or not isinstance(chains, int)
+                               or chains < 1):
+        raise ValueError(f"chains must be an int >= 1 or None, got {chains!r}")
+    variance = 0.0 if dynamics.sigma == 0 else data_free_variance(
+        dynamics.sigma, dynamics.regularization, dynamics.step_size)
+    leaves, treedef = jax.tree_util.tree_flatten(params_like)
+    keys = jax.random.split(as_key(key), len(leaves))
+    prefix = () if chains is None else (int(chains),)
+    draws = [(variance**0.5 * jax.random.normal(k, prefix + jnp.shape(leaf), jnp.float32)
+              ).astype(jnp.asarray(leaf).dtype) for k, leaf in zip(keys, leaves)]
+    return jax.tree_util.tree_unflatten(treedef, draws)
+
+
 class ChainDraws(NamedTuple):
     """Parameters of C independent chains (leading axis C) after each phase.
 

@@ -9,6 +9,8 @@
 * :mod:`.conversion` — Rényi → (ε, δ) (Mironov 2017; Balle et al. 2020) and the inverses
   (smallest K, smallest σ for a target ε).
 * :mod:`.baselines` — noise of Descent-to-Delete and of PABI noisy fine-tuning.
+* :mod:`.retraining` — the cost of retraining under the same certificate (a fresh chain from
+  the data-free stationary law to the same (ε, δ)), to compare with the unlearning steps K.
 * :mod:`.certificate` — one-call certificates used by the CLI and the experiments; public data
   (ALU, Inane et al., ICML 2026) enters through Δ = 2SM/(n_private + n_public).
 
@@ -27,6 +29,10 @@ from jaxunlearn.certify.certificate import (
 from jaxunlearn.certify.constants import gradient_sensitivity, logistic_constants
 from jaxunlearn.certify.conversion import rdp_to_dp, sigma_for_target, steps_for_target
 from jaxunlearn.certify.langevin import lu_eps0, lu_renyi, lu_sequential
+from jaxunlearn.certify.retraining import (
+    data_free_variance, public_for_no_more_than_retraining, retraining_epsilon,
+    retraining_steps_for_target, unlearning_vs_retraining,
+)
 from jaxunlearn.certify.noisy_sgd import (
     pnsgd_renyi, pnsgd_renyi_finite_T, pnsgd_sequential, pnsgd_Z,
 )
@@ -38,4 +44,6 @@ __all__ = [
     "rdp_to_dp", "steps_for_target", "sigma_for_target",
     "d2d_sigma", "pabi_sigma",
     "langevin_epsilon", "langevin_steps_for_target", "langevin_sigma_for_target",
+    "data_free_variance", "retraining_epsilon", "retraining_steps_for_target",
+    "unlearning_vs_retraining", "public_for_no_more_than_retraining",
 ]
