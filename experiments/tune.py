@@ -26,6 +26,7 @@ import sys
 import numpy as np
 
 from jaxunlearn.compare import (
+    DATASETS,
     SETTINGS,
     Variant,
     compare_methods,
@@ -62,7 +63,7 @@ def _floats(text: str, name: str) -> list[float]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default="digits", choices=("digits", "fashion_mnist"))
+    parser.add_argument("--data", default="digits", choices=DATASETS)
     parser.add_argument("--setting", default="class", choices=tuple(SETTINGS))
     parser.add_argument("--methods", default=None,
                         help="default: the setting's baselines; 'method+add-on' tunes a masked "
@@ -80,6 +81,8 @@ def main(argv=None) -> int:
                         help="write the choice to <tuned-dir>/<data>_<setting>.json")
     parser.add_argument("--tuned-dir", default=str(TUNED_DIR))
     parser.add_argument("--out", default="results/tune")
+    parser.add_argument("--cache-dir", default=None,
+                        help="keep the original and reference there (shared with reruns)")
     args = parser.parse_args(argv)
     methods = (args.methods.split(",") if args.methods else
                list(METHODS_BY_SETTING[args.setting]))
@@ -111,7 +114,7 @@ def main(argv=None) -> int:
     print(f"== tuning {len(methods)} method(s), {len(variants)} settings on "
           f"{args.data}, {args.setting}, seed {args.seed}", flush=True)
     per_seed, _, _ = compare_methods(experiment, variants, seeds=[args.seed],
-                                     echo=lambda _: None)
+                                     echo=lambda _: None, cache_dir=args.cache_dir)
     best: dict[str, dict] = {}
     rows = []
     for row in per_seed:

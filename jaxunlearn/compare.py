@@ -46,7 +46,8 @@ from jaxunlearn.report import bar_chart, write_table
 from jaxunlearn.train import predict_logits, train
 
 __all__ = ["Variant", "compare_methods", "aggregate_rows", "write_comparison", "load_tuned",
-           "standard_experiment", "method_hyperparams", "cached_models", "DATASETS",
+           "standard_experiment", "method_hyperparams", "cached_models", "add_relative_metrics",
+           "trained_pairs", "DATASETS",
            "MEMORISING_SIZES", "SETTINGS", "VMAP_MAX_PARAMS"]
 
 VMAP_MAX_PARAMS = 2_000_000
@@ -256,6 +257,17 @@ def _originals(setup, config: TrainConfig, seeds: Sequence[int], progress: bool,
     return pairs, None, "sequential (train)"
 
 
+def trained_pairs(experiment: ExperimentConfig, seeds: Sequence[int], *,
+                  cache_dir: str | os.PathLike | None = None, progress: bool = False):
+    """``(setup, [(original, retrained) per seed])``: the models :func:`compare_methods` starts
+    from (the same programs, seeds and cache), for experiments that drive the unlearning
+    themselves (e.g. per-epoch curves)."""
+    setup = prepare(experiment)
+    pairs, _, _ = _originals(setup, experiment.train, [int(s) for s in seeds], progress,
+                             cache_dir)
+    return setup, pairs
+
+
 def _unlearn_variant(setup, variant: Variant, pairs, stacked, seeds, progress, echo):
     """Every seed's unlearned variables and seconds for ``variant``: one vmapped program over
     the stacked originals when the method and add-ons allow it (:func:`unlearn_many`; each
@@ -376,6 +388,7 @@ def compare_methods(
     progress: bool = False,
     echo: Callable[[str], None] = print,
     cache_dir: str | os.PathLike | None = None,
+    attack: Callable[[Callable, dict, Any], dict] | None = None,
 ) -> tuple[list[dict], list[dict], dict]:
     """Run every variant from the same originals for every seed and evaluate against retraining.
 
@@ -390,6 +403,9 @@ def compare_methods(
       cache_dir: keep the originals and references there (:func:`cached_models`): experiments
         that share them (the forgetting settings of one dataset share the originals) or a rerun
         train them once.
+      attack: ``attack(apply_fn, models, splits) -> {model name: {metric: value}}``, run per
+        seed on every model (``"original"``, ``"retrain"`` and the variants' labels), e.g. an
+        RMIA forget-vs-test AUC; its metrics join the rows and the aggregates.
 
     Returns:
       ``(per_seed_rows, aggregated_rows, record)``: every model's metrics per seed (with
@@ -414,28 +430,34 @@ def compare_methods(
         unlearned[variant.label] = (variables, times)
     neighbours = (_class_neighbours(setup.model_fns.apply, [r for _, r in pairs], splits)
                   if class_unlearning else None)
-    per_seed = []
+    per_seed, extra_metrics = [], {}
     for index, (seed, (original, retrained)) in enumerate(zip(seeds, pairs)):
         models = {"original": original, "retrain": retrained}
         seconds = {"original": float("nan"), "retrain": float("nan")}
         for label, (variables, times) in unlearned.items():
             models[label], seconds[label] = variables[index], times[index]
         rows = evaluate_models(setup.model_fns.apply, models, splits, reference="retrain")
-        attack = _class_attack(setup.model_fns.apply, models, splits, "retrain",
+        scores = _class_attack(setup.model_fns.apply, models, splits, "retrain",
                                neighbours) if class_unlearning else {}
+        extra = attack(setup.model_fns.apply, models, splits) if attack is not None else {}
+        for name, values in extra.items():
+            for metric, value in values.items():
+                scores.setdefault(metric, {})[name] = float(value)
+                extra_metrics.setdefault(metric, None)
         for row in rows:
             row["seed"], row["seconds"] = seed, seconds[row["method"]]
             if row.get("diverged"):
                 echo(f"seed {seed}: {row['method']} diverged (non-finite outputs); its metrics "
                      "are NaN")
-            for metric, values in attack.items():
+            for metric, values in scores.items():
                 row[metric] = values[row["method"]]
                 row[f"{metric}_gap"] = abs(values[row["method"]] - values["retrain"])
         per_seed.extend(rows)
     metrics = ["UA", "RA", "TA", "MIA", "forget_auc", "agreement", "tv_forget", "forget_loss",
                "gap", "seconds"] + ([name for attack in CLASS_ATTACKS
                                      for name in (attack, f"{attack}_gap")]
-                                    if class_unlearning else [])
+                                    if class_unlearning else []) + [
+        name for metric in extra_metrics for name in (metric, f"{metric}_gap")]
     record = {"seeds": seeds, "originals": how, "originals_seconds": originals_seconds,
               "unlearning_vmapped": vmapped,
               "variants": [dataclasses.asdict(variant) | {"label": variant.label}
@@ -447,12 +469,37 @@ def compare_methods(
     return per_seed, aggregate_rows(per_seed, metrics), record
 
 
+def add_relative_metrics(per_seed: list[dict]) -> list[str]:
+    """Add, in place, the masks paper's metric families that are relative to the original
+    (Dine et al., arXiv 2511.02435, abstract: "relative unlearning accuracy"; its definition
+    was not in the text we could read, so this is our reading): per seed, against that seed's
+    original (o) and retrained (r) models,
+
+    - ``rel_UA`` = (UA − UA_o) / (UA_r − UA_o): the share of the retrained model's forgetting
+      reached (0 = none, 1 = as much as retraining, > 1 = more);
+    - ``RA_cost`` = RA_o − RA and ``TA_cost`` = TA_o − TA: accuracy points lost.
+
+    Returns the names added (aggregate them with :func:`aggregate_rows`)."""
+    by_seed: dict[Any, dict[str, dict]] = {}
+    for row in per_seed:
+        by_seed.setdefault(row["seed"], {})[row["method"]] = row
+    for rows in by_seed.values():
+        original, retrained = rows["original"], rows["retrain"]
+        span = retrained["UA"] - original["UA"]
+        for row in rows.values():
+            row["rel_UA"] = (row["UA"] - original["UA"]) / span if span else float("nan")
+            row["RA_cost"] = original["RA"] - row["RA"]
+            row["TA_cost"] = original["TA"] - row["TA"]
+    return ["rel_UA", "RA_cost", "TA_cost"]
+
+
 def write_comparison(out_dir: str, name: str, per_seed, aggregated, record, *, title: str,
                      metadata: dict, chart_metrics: Sequence[str]) -> dict:
     """Write ``name.{md,csv,json}`` (mean ± std), ``name_per_seed.json`` and ``name.png``."""
     os.makedirs(out_dir, exist_ok=True)
     metric_columns = [key for key in ("UA", "RA", "TA", "MIA", "MIA-NN", "MIA-NN-logistic",
-                                      "tv_forget", "gap", "seconds") if key in aggregated[0]]
+                                      "RMIA_AUC", "rel_UA", "RA_cost", "TA_cost", "tv_forget",
+                                      "gap", "seconds") if key in aggregated[0]]
     paths = write_table(aggregated, ["method", "seeds", *metric_columns], out_dir, name,
                         metadata={**metadata, "comparison": record}, digits=3)
     per_seed_path = os.path.join(out_dir, f"{name}_per_seed.json")

@@ -23,6 +23,7 @@ import argparse
 import pathlib
 
 from jaxunlearn.compare import (
+    DATASETS,
     Variant,
     compare_methods,
     method_hyperparams,
@@ -36,9 +37,11 @@ TUNED_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs" / "tuned"
 METHODS = ("trw", "finetune", "gradient_ascent", "neggrad_plus", "random_label", "salun", "scrub")
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default="fashion_mnist", choices=("fashion_mnist", "digits"))
+    parser.add_argument("--data", default="fashion_mnist", choices=DATASETS)
+    parser.add_argument("--cache-dir", default=None,
+                        help="keep the originals and references there (shared with reruns)")
     parser.add_argument("--forget-class", type=int, default=None,
                         help="default: 6 (shirt) on Fashion-MNIST, 3 on digits")
     parser.add_argument("--seeds", default="0,1,2")
@@ -47,7 +50,7 @@ def main() -> None:
     parser.add_argument("--unlearn-epochs", type=int, default=None)
     parser.add_argument("--small", action="store_true", help="digits, 1 seed, few epochs")
     parser.add_argument("--out", default="results/trw")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.small:
         args.data, args.seeds = "digits", "0"
         args.epochs, args.unlearn_epochs = args.epochs or 5, args.unlearn_epochs or 1
@@ -63,7 +66,8 @@ def main() -> None:
         if args.unlearn_epochs:
             hyper["epochs"] = args.unlearn_epochs
         variants.append(Variant(method, hyperparams=hyper or None))
-    per_seed, aggregated, record = compare_methods(experiment, variants, seeds=seeds)
+    per_seed, aggregated, record = compare_methods(experiment, variants, seeds=seeds,
+                                                   cache_dir=args.cache_dir)
     paths = write_comparison(
         args.out, "trw", per_seed, aggregated, record,
         title=f"{args.data}: class {forget_class} forgotten (mean of {len(seeds)} seeds)",
