@@ -20,12 +20,18 @@ from jaxunlearn.evaluate import GAP_DEFINITION, evaluate_models
 from jaxunlearn.evaluate.ulira_audit import train_original_and_retrained, ulira_models
 from jaxunlearn.methods import ADDONS, get_method, unlearn, unlearn_many
 from jaxunlearn.pipeline import config_record, init_variables, prepare, timed
-from jaxunlearn.report import bar_chart, environment_info, write_table
+from jaxunlearn.report import environment_info, metric_grid, write_table
 from jaxunlearn.train import train
 
 COLUMNS = ("method", "UA", "RA", "TA", "MIA", "U-LiRA", "U-LiRA AUC", "forget_loss", "tv_forget",
            "gap", "seconds")
 
+
+CHART_DESCRIPTIONS = {
+    "UA": "error on the forget set (%)", "RA": "accuracy on the retain set (%)",
+    "TA": "accuracy on the test set (%)", "MIA": "forget set called non-member (%)",
+    "U-LiRA": "attack accuracy (%), 50 = retrained", "forget_loss": "cross-entropy on forget set",
+}
 
 # Settings tuned for the digits MLP, which fits its training set to a cross-entropy of ~0.003:
 # at the CIFAR defaults of the papers, random-label methods overshoot (see the methods' docs).
@@ -195,8 +201,9 @@ def run_quickstart(
     }
     paths = write_table(rows, COLUMNS, out_dir, "results", metadata=metadata, digits=3)
     chart_metrics = ["UA", "RA", "TA", "MIA", *(["U-LiRA"] if audit else []), "forget_loss"]
-    chart = bar_chart(rows, chart_metrics, os.path.join(out_dir, "results.png"),
-                      title="Unlearning 10% of digits (MLP)")
+    chart = metric_grid(rows, chart_metrics, os.path.join(out_dir, "results.png"),
+                        title="Unlearning 10% of digits (MLP): each method next to the "
+                              "retrained model", descriptions=CHART_DESCRIPTIONS)
     with open(paths["md"]) as handle:
         echo(handle.read().rstrip())
     echo(f"wrote {paths['md']}, {paths['csv']}, {paths['json']}, {chart}")

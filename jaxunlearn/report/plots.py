@@ -1,5 +1,6 @@
-"""Plots of results (matplotlib, headless Agg backend): metric bars with the retrain line, attack
-ROC curves on log–log axes, trade-off curves and heatmaps of a method × add-on grid.
+"""Plots of results (matplotlib, headless Agg backend): metric bars with the retrain line (a row
+of panels, or a grid of panels with the models on the vertical axis), attack ROC curves on
+log–log axes, trade-off curves and heatmaps of a method × add-on grid.
 
 Every function writes a PNG and returns its path; with ``return_figure=True`` it returns
 ``(path, figure)`` and leaves the figure open, so a caller (or a test) can read what reached the
@@ -15,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["bar_chart", "roc_plot", "tradeoff_plot", "curve_summary", "heatmap"]
+__all__ = ["bar_chart", "metric_grid", "roc_plot", "tradeoff_plot", "curve_summary", "heatmap"]
 
 
 def _pyplot():
@@ -110,6 +111,81 @@ def bar_chart(
         figure.suptitle(title)
     rows_of_legend = math.ceil(len(legend_labels) / 6)
     figure.tight_layout(rect=(0, 0.04 + 0.04 * rows_of_legend, 1, 1))
+    return _save(figure, path, return_figure)
+
+
+
+def metric_grid(
+    rows: Sequence[dict],
+    metrics: Sequence[str],
+    path: str | os.PathLike,
+    *,
+    label_key: str = "method",
+    title: str = "",
+    reference: str = "retrain",
+    columns: int = 3,
+    descriptions: Mapping[str, str] | None = None,
+    return_figure: bool = False,
+):
+    """A grid of panels, one per metric, with the models on the vertical axis of every panel.
+
+    Each panel is a horizontal bar per row, its value written at the bar's end, and the
+    reference row's value (the retrained model) drawn as a dashed vertical line, so how far each
+    method lands from it reads at a glance. ``descriptions`` adds a short subtitle to a metric's
+    panel (e.g. "higher: forgot more"). Missing or non-finite values leave an empty slot.
+    Returns the PNG's path.
+    """
+    plt = _pyplot()
+    if not rows:
+        raise ValueError("rows: nothing to plot")
+    if not metrics:
+        raise ValueError("metrics: name at least one metric")
+    if not isinstance(columns, int) or columns < 1:
+        raise ValueError(f"columns must be a positive int, got {columns!r}")
+    labels = [str(row[label_key]) for row in rows]
+    is_reference = [label == reference for label in labels]
+    columns = min(columns, len(metrics))
+    grid_rows = math.ceil(len(metrics) / columns)
+    figure, axes = plt.subplots(
+        grid_rows, columns, figsize=(3.4 * columns + 1.6, 0.32 * len(rows) * grid_rows + 1.4),
+        squeeze=False, sharey=True)
+    positions = np.arange(len(rows))[::-1]  # the first row on top
+    for index, axis in enumerate(axes.flat):
+        if index >= len(metrics):
+            axis.set_visible(False)
+            continue
+        metric = metrics[index]
+        values = [_number(row.get(metric)) for row in rows]
+        finite = [value for value in values if math.isfinite(value)]
+        colours = ["0.55" if ref else "tab:blue" for ref in is_reference]
+        bars = axis.barh(positions, [v if math.isfinite(v) else 0.0 for v in values],
+                         color=colours, height=0.7)
+        axis.bar_label(bars, labels=[f"{v:.3g}" if math.isfinite(v) else "" for v in values],
+                       fontsize=7, padding=2)
+        low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
+        if low > 0.5 * high > 0:  # all far from zero (accuracies near 100): zoom in
+            span = max(high - low, 0.01 * high)
+            axis.set_xlim(low - 1.0 * span, high + 0.35 * span)
+        else:
+            low = min(low, 0.0)
+            axis.set_xlim(low, high + 0.3 * ((high - low) or 1.0))
+        for value, ref in zip(values, is_reference):
+            if ref and math.isfinite(value):
+                axis.axvline(value, color="black", lw=1.0, ls="--")
+        subtitle = (descriptions or {}).get(metric)
+        axis.set_title(metric + (f"\n{subtitle}" if subtitle else ""), fontsize=9)
+        axis.set_yticks(positions, labels, fontsize=8)
+        axis.xaxis.set_major_locator(plt.MaxNLocator(5))
+        axis.tick_params(axis="x", labelsize=7)
+        axis.grid(axis="x", lw=0.3, alpha=0.5)
+    if any(is_reference):
+        figure.legend([plt.Line2D([], [], color="black", lw=1.0, ls="--")],
+                      [f"the {reference} row's value (grey bar): closer is better"],
+                      loc="lower center",
+                      fontsize=8, frameon=False)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout(rect=(0, 0.05 if any(is_reference) else 0, 1, 1))
     return _save(figure, path, return_figure)
 
 
