@@ -24,6 +24,7 @@ from jaxunlearn.alu.clipping import (
     clipped_value_and_grad,
     per_example_clipped_grad,
     per_example_value_and_clipped_grads,
+    register_closed_form,
     tree_norm,
 )
 from jaxunlearn.alu.dynamics import (
@@ -40,6 +41,7 @@ from jaxunlearn.alu.dynamics import (
 from jaxunlearn.alu.logistic import (
     linear_params,
     logistic_accuracy,
+    logistic_clipped_value_and_grad,
     logistic_loss,
     logistic_margins,
 )
@@ -81,6 +83,7 @@ __all__ = [
     "learn_unlearn_retrain",
     "linear_params",
     "logistic_accuracy",
+    "logistic_clipped_value_and_grad",
     "logistic_loss",
     "logistic_margins",
     "per_example_clipped_grad",
@@ -88,6 +91,7 @@ __all__ = [
     "pngd_run",
     "pnsgd_run",
     "project_ball",
+    "register_closed_form",
     "replacement_rows",
     "run_chains",
     "step_noise",

@@ -22,6 +22,21 @@ import jax.numpy as jnp
 
 REGULARIZERS = ("inside", "after")
 
+# loss_fn -> a function (params, batch, clip_norm, regularization, regularizer, weights) ->
+# (loss, grad) computing exactly what clipped_value_and_grad computes, in closed form (no
+# per-example gradient materialised); see register_closed_form
+_CLOSED_FORMS: dict = {}
+
+
+def register_closed_form(loss_fn: Callable, closed_form: Callable) -> None:
+    """Let :func:`clipped_value_and_grad` compute ``loss_fn``'s clipped gradient by
+    ``closed_form(params, batch, clip_norm, regularization, regularizer, normalised_weights)``,
+    which must return the same ``(loss, grad)`` (up to float rounding) without materialising
+    per-example gradients (e.g. :func:`jaxunlearn.alu.logistic_clipped_value_and_grad`)."""
+    if not callable(loss_fn) or not callable(closed_form):
+        raise ValueError("loss_fn and closed_form must be callable")
+    _CLOSED_FORMS[loss_fn] = closed_form
+
 
 def _check_regularizer(regularizer: str) -> None:
     if regularizer not in REGULARIZERS:
@@ -94,16 +109,22 @@ def clipped_value_and_grad(
 
     ``weights`` are the a_i ([B], non-negative); they are normalised to sum to 1, so zero
     weights mark padding or removed rows and ``None`` is the plain mean. Returns
-    ``(loss, grad)``; the loss excludes the regulariser.
+    ``(loss, grad)``; the loss excludes the regulariser. A ``loss_fn`` with a registered closed
+    form (:func:`register_closed_form`; the linear logistic loss) is computed by it instead.
     """
+    _check_regularizer(regularizer)
+    size = jax.tree_util.tree_leaves(batch)[0].shape[0]
+    if weights is None:
+        weights = jnp.full((size,), 1.0 / size, jnp.float32)
+    else:
+        weights = jnp.asarray(weights, jnp.float32)
+        weights = weights / jnp.maximum(jnp.sum(weights), 1e-30)
+    closed_form = _CLOSED_FORMS.get(loss_fn)
+    if closed_form is not None:
+        return closed_form(params, batch, clip_norm, regularization, regularizer, weights)
     losses, grads = per_example_value_and_clipped_grads(
         loss_fn, params, batch, clip_norm, regularization, regularizer)
-    size = losses.shape[0]
-    if weights is None:
-        weights = jnp.full((size,), 1.0 / size, losses.dtype)
-    else:
-        weights = jnp.asarray(weights, losses.dtype)
-        weights = weights / jnp.maximum(jnp.sum(weights), 1e-30)
+    weights = weights.astype(losses.dtype)
     grad = weighted_sum(grads, weights)
     if regularizer == "after":
         grad = jax.tree_util.tree_map(lambda g, p: g + regularization * p, grad, params)

@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxunlearn.alu.clipping import register_closed_form
+
 
 def linear_params(dim: int, value: float | Any = 0.0) -> dict:
     """``{"w": [dim]}`` float32 filled with ``value`` (a scalar or a [dim] array)."""
@@ -38,3 +40,52 @@ def logistic_accuracy(params: Any, inputs: Any, labels: Any) -> np.ndarray | flo
     margins = logistic_margins(params, inputs)
     correct = np.sign(margins) == np.asarray(labels)
     return float(correct.mean()) if correct.ndim == 1 else correct.mean(axis=-1)
+
+
+def logistic_clipped_value_and_grad(params: dict, batch: tuple, clip_norm, regularization=0.0,
+                                    regularizer: str = "inside", weights=None):
+    """``clipped_value_and_grad(logistic_loss, ...)`` in closed form, without per-example
+    gradients: with z_i = x_iᵀw and c_i = −y_i·sigmoid(−y_i z_i), ∇f_i = c_i x_i and
+
+    * ``"after"``: ‖∇f_i‖ = |c_i|·‖x_i‖, g = Xᵀ(a ⊙ s ⊙ c) + m w;
+    * ``"inside"``: ‖c_i x_i + m w‖² = c_i²‖x_i‖² + 2 c_i m z_i + m²‖w‖²,
+      g = Xᵀ(a ⊙ s ⊙ c) + m w · Σ_i a_i s_i,
+
+    with s_i = min(1, M/‖·‖) the clip factor of :func:`~jaxunlearn.alu.clip_tree` and a the
+    weights (``None``: 1/B each; otherwise normalised to sum to 1). Two matrix products per
+    step instead of a [B, d] gradient array per chain; registered with
+    :func:`~jaxunlearn.alu.clipping.register_closed_form`, so every PNGD/PNSGD run of
+    :func:`logistic_loss` uses it. Returns ``(Σ a_i f_i, {"w": g})``.
+    """
+    if regularizer not in ("inside", "after"):
+        raise ValueError(f"regularizer must be 'inside' or 'after', got {regularizer!r}")
+    inputs, labels = batch
+    w = params["w"]
+    y = labels.astype(jnp.float32)
+    z = inputs @ w
+    if weights is None:
+        weights = jnp.full(z.shape, 1.0 / z.shape[0], jnp.float32)
+    else:
+        weights = jnp.asarray(weights, jnp.float32)
+        weights = weights / jnp.maximum(jnp.sum(weights), 1e-30)
+    u = -y * z  # f_i = softplus(u_i); one exp serves the loss and the sigmoid
+    e = jnp.exp(-jnp.abs(u))
+    losses = jnp.maximum(u, 0.0) + jnp.log1p(e)
+    c = -y * jnp.where(u >= 0, 1.0, e) / (1.0 + e)
+    x_sq = jnp.sum(jnp.square(inputs), axis=1)
+    if regularizer == "after":
+        norm_sq = jnp.square(c) * x_sq
+    else:
+        norm_sq = jnp.maximum(jnp.square(c) * x_sq + 2.0 * c * regularization * z
+                              + jnp.square(regularization) * jnp.sum(jnp.square(w)), 0.0)
+    scale = jnp.minimum(1.0, clip_norm / jnp.maximum(jnp.sqrt(norm_sq), 1e-30))
+    coefficient = weights * scale
+    grad = (coefficient * c) @ inputs
+    if regularizer == "after":
+        grad = grad + regularization * w
+    else:
+        grad = grad + regularization * w * jnp.sum(coefficient)
+    return jnp.sum(weights * losses), {"w": grad.astype(w.dtype)}
+
+
+register_closed_form(logistic_loss, logistic_clipped_value_and_grad)
