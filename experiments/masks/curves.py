@@ -18,7 +18,6 @@ import os
 import pathlib
 import time
 
-import jax
 import numpy as np
 
 from jaxunlearn.compare import DATASETS, SETTINGS, method_hyperparams, standard_experiment

@@ -1,0 +1,191 @@
+"""Every seed paper's claim on the memorising Fashion-MNIST setting, with one command.
+
+    python experiments/run_claims.py                       # the whole table, ≤ 60 min on 2 CPU cores
+    python experiments/run_claims.py --only grid_class,trw # some parts
+    python experiments/run_claims.py --small               # digits, tiny: the test tier's setting
+    python experiments/run_claims.py --readme README.md    # and put the claim table in the README
+
+The setting (``standard_experiment("fashion_mnist_mem", ...)``): the small CNN trained for 30
+epochs on a class-stratified subset of 2,000 Fashion-MNIST training images, on which it reaches
+≈ 100 % training accuracy against ≈ 86 % on test images, so membership shows and there is
+something to unlearn. Its parts, in order (each one experiment script, in its own process):
+
+- ``setting``: the originals' train/test accuracy and membership advantage (``setting.py``);
+- ``tune_<s>``: each base method's learning rate on the selection seed 100, for each forgetting
+  setting s (``tune.py --write``, into ``experiments/configs/tuned/fashion_mnist_mem_<s>.json``);
+- ``grid_<s>``: the masks grid, base methods × {none, SalUn, AND, PROB, focus} (``masks/grid.py``);
+- ``curves``: the masks paper's Figure-5 protocol, SRL + each add-on at 50 % (``masks/curves.py``);
+- ``amun``: AMUN ± FastClip originals against the baselines, audited by RMIA (``amun/run.py``);
+- ``trw``: TRW on one class against the baselines, TV and MIA-NN gaps (``trw/run.py``);
+- ``i2i``: the (masked) autoencoder on Fashion-MNIST (``i2i/run.py``);
+- ``summary``: the claim table with verdicts (``summary.py``).
+
+Resumable: a part that finished leaves ``<out>/done/<part>.json`` (its wall time) and is skipped
+when the command runs again (``--redo PART`` runs it anyway); the originals, references and RMIA
+reference models live in ``<out>/cache`` and compiled programs in ``<out>/jax_cache``, so a part
+that was killed restarts without retraining what it had. Each part's output goes to
+``<out>/logs/<part>.log``; the console shows one line per part with its wall time and an ETA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SETTINGS = ("random10", "random50", "class")
+GRID_METHODS = "neggrad_plus,random_label,srl,scrub"
+TUNE_METHODS = {
+    "random10": GRID_METHODS + ",finetune,salun",
+    "random50": GRID_METHODS,
+    "class": GRID_METHODS + ",finetune,gradient_ascent,salun,trw",
+}
+AMUN_METHODS = "amun,amun_adv_only,finetune,neggrad_plus,random_label,salun"
+
+
+def parts(out: str, small: bool) -> list[tuple[str, list[str], float]]:
+    """``(name, command, expected seconds on 2 CPU cores)`` of every part, in order."""
+    cache = ["--cache-dir", os.path.join(out, "cache")]
+    tier = "digits" if small else "fashion_mnist_mem"
+    py = [sys.executable]
+    if small:  # digits, one seed, tiny epochs: what the test suite runs
+        data = ["--data", "digits"]
+        return [
+            ("setting", py + [f"{HERE}/setting.py", *data, "--seeds", "0", "--epochs", "3",
+                              "--out", f"{out}/setting_{tier}", *cache], 10),
+            ("tune_random10", py + [f"{HERE}/tune.py", *data, "--setting", "random10",
+                                    "--methods", "neggrad_plus", "--learning-rates", "0.01",
+                                    "--epochs", "1", "--original-epochs", "3",
+                                    "--out", f"{out}/tune_{tier}", *cache], 10),
+            ("grid_random10", py + [f"{HERE}/masks/grid.py", "--small", "--methods", "srl",
+                                    "--masks", "none,and_mask", "--out", f"{out}/masks_{tier}",
+                                    *cache], 15),
+            ("curves", py + [f"{HERE}/masks/curves.py", *data, "--seeds", "0", "--epochs", "1",
+                             "--original-epochs", "3", "--masks", "none,and_mask",
+                             "--out", f"{out}/masks_{tier}", *cache], 10),
+            ("trw", py + [f"{HERE}/trw/run.py", "--small", "--methods", "trw,finetune",
+                          "--out", f"{out}/trw_{tier}", *cache], 15),
+            ("summary", py + [f"{HERE}/summary.py", "--results", out], 5),
+        ]
+    data = ["--data", "fashion_mnist_mem"]
+    chosen = [("setting", py + [f"{HERE}/setting.py", *data, "--out", f"{out}/setting_{tier}", *cache],
+               200)]
+    for setting in SETTINGS:
+        chosen.append((f"tune_{setting}", py + [
+            f"{HERE}/tune.py", *data, "--setting", setting, "--methods", TUNE_METHODS[setting],
+            "--learning-rates", "1e-3,3e-3,1e-2,3e-2", "--epochs", "5", "--write",
+            "--out", f"{out}/tune_{tier}", *cache], 240))
+    for setting in SETTINGS:
+        chosen.append((f"grid_{setting}", py + [
+            f"{HERE}/masks/grid.py", *data, "--settings", setting, "--methods", GRID_METHODS,
+            "--out", f"{out}/masks_{tier}", *cache], 420))
+    chosen += [
+        ("curves", py + [f"{HERE}/masks/curves.py", *data, "--out", f"{out}/masks_{tier}", *cache],
+         240),
+        ("amun", py + [f"{HERE}/amun/run.py", *data, "--methods", AMUN_METHODS,
+                       "--rmia-references", "8", "--out", f"{out}/amun_{tier}", *cache], 600),
+        ("trw", py + [f"{HERE}/trw/run.py", *data, "--out", f"{out}/trw_{tier}", *cache], 300),
+        ("i2i", py + [f"{HERE}/i2i/run.py", "--settings", "fashion_class,fashion_inpaint_class",
+                      "--out", f"{out}/i2i"], 240),
+        ("summary", py + [f"{HERE}/summary.py", "--results", out], 5),
+    ]
+    return chosen
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default="results/claims")
+    parser.add_argument("--small", action="store_true", help="digits, tiny (the test tier)")
+    parser.add_argument("--only", default=None, help="comma-separated parts to run")
+    parser.add_argument("--redo", default="", help="comma-separated parts to run again")
+    parser.add_argument("--readme", default=None, help="also update this README's claim table")
+    parser.add_argument("--no-compilation-cache", action="store_true",
+                        help="do not keep compiled programs in <out>/jax_cache")
+    args = parser.parse_args(argv)
+    plan = parts(args.out, args.small)
+    names = [name for name, _, _ in plan]
+    only = [p for p in (args.only or "").split(",") if p]
+    redo = [p for p in args.redo.split(",") if p]
+    unknown = [p for p in only + redo if p not in names]
+    if unknown:
+        parser.error(f"--only/--redo: unknown part(s) {unknown}; the parts are {names}")
+    if args.readme is not None and not os.path.isfile(args.readme):
+        parser.error(f"--readme: {args.readme} is not a file")
+    selected = [part for part in plan if not only or part[0] in only]
+    if args.readme:
+        name, command, seconds = selected[-1] if selected[-1][0] == "summary" else plan[-1]
+        selected = [p for p in selected if p[0] != "summary"] + [
+            ("summary", command + ["--readme", args.readme], seconds)]
+    done_dir, log_dir = os.path.join(args.out, "done"), os.path.join(args.out, "logs")
+    os.makedirs(done_dir, exist_ok=True)
+    os.makedirs(log_dir, exist_ok=True)
+    environment = dict(os.environ)
+    if not args.no_compilation_cache:
+        environment.setdefault("JAX_COMPILATION_CACHE_DIR",
+                               os.path.abspath(os.path.join(args.out, "jax_cache")))
+        environment.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1")
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(HERE), environment.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+
+    def marker(name):
+        return os.path.join(done_dir, f"{name}.json")
+
+    todo = [(n, c, s) for n, c, s in selected if n in redo or not os.path.exists(marker(n))]
+    skipped = [n for n, _, _ in selected if n not in [t[0] for t in todo]]
+    if skipped:
+        print(f"already done (kept): {', '.join(skipped)}", flush=True)
+    expected_total = sum(seconds for _, _, seconds in todo)
+    print(f"{len(todo)} part(s) to run, expected {_clock(expected_total)} on 2 CPU cores; "
+          f"logs in {log_dir}", flush=True)
+    started, expected_done, timings = time.perf_counter(), 0.0, {}
+    for index, (name, command, expected) in enumerate(todo, 1):
+        log_path = os.path.join(log_dir, f"{name}.log")
+        print(f"[{index}/{len(todo)}] {name} ... (expected {_clock(expected)})", flush=True)
+        part_started = time.perf_counter()
+        with open(log_path, "w") as log:
+            log.write("$ " + " ".join(command) + "\n")
+            log.flush()
+            code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT,
+                                   env=environment, cwd=os.path.dirname(HERE))
+        seconds = time.perf_counter() - part_started
+        if code != 0:
+            with open(log_path) as log:
+                tail = log.read().splitlines()[-15:]
+            print("\n".join(tail), file=sys.stderr)
+            print(f"{name} failed (exit {code}) after {_clock(seconds)}; see {log_path}. "
+                  "Finished parts are kept: run the same command again to continue.",
+                  file=sys.stderr)
+            return 1
+        with open(marker(name), "w") as handle:
+            json.dump({"seconds": seconds, "command": command}, handle)
+        timings[name] = seconds
+        expected_done += expected
+        elapsed = time.perf_counter() - started
+        remaining = (expected_total - expected_done) * (elapsed / expected_done)
+        print(f"[{index}/{len(todo)}] {name} done in {_clock(seconds)}; elapsed "
+              f"{_clock(elapsed)}, ETA {_clock(remaining)}", flush=True)
+    total = {}
+    for name in names:
+        if os.path.exists(marker(name)):
+            with open(marker(name)) as handle:
+                total[name] = json.load(handle)["seconds"]
+    lines = [f"| {name} | {_clock(seconds)} |" for name, seconds in total.items()]
+    text = ("| part | wall time |\n|---|---:|\n" + "\n".join(lines)
+            + f"\n| **total** | **{_clock(sum(total.values()))}** |\n")
+    with open(os.path.join(args.out, "timings.md"), "w") as handle:
+        handle.write(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
