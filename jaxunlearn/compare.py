@@ -75,7 +75,7 @@ class Variant:
 DATASETS = ("digits", "fashion_mnist", "fashion_mnist_mem")
 """The recipes of :func:`standard_experiment`."""
 
-MEMORISING_SIZES = (2000, 2000)
+MEMORISING_SIZES = (1000, 2000)
 """Training and test images of the memorising Fashion-MNIST recipe (``fashion_mnist_mem``)."""
 
 SETTINGS = {"random10": 0.1, "random50": 0.5, "class": None}
@@ -90,8 +90,8 @@ def standard_experiment(data: str, setting: str, *, forget_class: int | None = N
     Digits: an MLP (256, 256), 30 epochs of SGD, batch 64 (class 3 forgotten by default).
     Fashion-MNIST: the small CNN, 20 epochs, batch 128 (class 6, shirt, by default).
     ``fashion_mnist_mem``, the memorising setting: the same CNN on a class-stratified subset of
-    2,000 training images (and 2,000 test images, for faster evaluation), 30 epochs, after which
-    it classifies every training image correctly (99.9 %) against about 86 % of the test images,
+    1,000 training images (and 2,000 test images, for faster evaluation), 40 epochs, after which
+    it classifies 99.9 % of its training images correctly against about 83 % of the test images,
     as the papers' CIFAR ResNet-18s memorise theirs. All with learning rate 0.05 and weight decay
     5e-4 (cosine schedule); splits and subsets drawn with seed 0.
     """
@@ -116,7 +116,7 @@ def standard_experiment(data: str, setting: str, *, forget_class: int | None = N
             data=DataConfig(name="fashion_mnist", seed=0, train_size=train_size,
                             test_size=test_size, **forget),
             model=ModelConfig(name="small_cnn"),
-            train=TrainConfig(epochs=epochs or 30, batch_size=128, learning_rate=0.05,
+            train=TrainConfig(epochs=epochs or 40, batch_size=128, learning_rate=0.05,
                               weight_decay=5e-4))
     return ExperimentConfig(
         data=DataConfig(name="fashion_mnist", seed=0, **forget),

@@ -13,16 +13,18 @@ variant of it).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
+import jax
 import numpy as np
 
-from jaxunlearn.compare import cached_models
+from jaxunlearn.compare import cached_models, vmap_pays
 from jaxunlearn.evaluate.roc import auc
 from jaxunlearn.evaluate.rmia import rmia
 from jaxunlearn.evaluate.shadows import train_many
 from jaxunlearn.evaluate.signals import softmax
-from jaxunlearn.evaluate.ulira_audit import unstack_model
-from jaxunlearn.train import predict_logits
+from jaxunlearn.evaluate.ulira_audit import stack_models, unstack_model
+from jaxunlearn.train import predict_logits, train
 
 
 def _true_class_probability(apply_fn, variables, dataset) -> np.ndarray:
@@ -40,10 +42,10 @@ def rmia_forget_vs_test(model_fns, splits, config, population, *, num_references
         raise ValueError(f"num_references: need an even number ≥ 2, got {num_references}")
     if not gamma > 0:
         raise ValueError(f"gamma: must be positive, got {gamma}")
-    train, test = splits.train, splits.test
+    train_set, test_set = splits.train, splits.test
     pool = dataclasses.replace(
-        train, inputs=np.concatenate([train.inputs, test.inputs]),
-        labels=np.concatenate([train.labels, test.labels]))
+        train_set, inputs=np.concatenate([train_set.inputs, test_set.inputs]),
+        labels=np.concatenate([train_set.labels, test_set.labels]))
     size = len(pool)
     rng = np.random.default_rng([seed, 17])
     masks = []
@@ -52,13 +54,24 @@ def rmia_forget_vs_test(model_fns, splits, config, population, *, num_references
         half[rng.permutation(size)[: size // 2]] = True
         masks += [half, ~half]
     masks = np.stack(masks)
-    key = {"kind": "rmia_references", "pool": pool.fingerprint(), "masks": masks.tobytes().hex()[:64],
-           "num": num_references, "train": dataclasses.asdict(config), "seed": seed}
-    references = cached_models(cache_dir, key, lambda: train_many(
-        model_fns, pool, masks, config, seeds=[50_000 + seed * 1000 + r
-                                               for r in range(num_references)]))
+    seeds = [50_000 + seed * 1000 + r for r in range(num_references)]
+    key = {"kind": "rmia_references", "pool": pool.fingerprint(),
+           "masks": hashlib.sha256(masks.tobytes()).hexdigest(), "train": dataclasses.asdict(config),
+           "seeds": seeds}
+    template = model_fns.init(jax.random.key(0), np.asarray(pool.inputs[:1]))
+    if vmap_pays(template):
+        references = cached_models(cache_dir, key, lambda: train_many(
+            model_fns, pool, masks, config, seeds=seeds))
+    else:  # one by one (a CNN on CPU), each cached as soon as it is trained
+        references = stack_models([cached_models(
+            cache_dir, {**key, "reference": r},
+            lambda r=r: train(model_fns.apply, model_fns.init(jax.random.key(seeds[r]),
+                                                              np.asarray(pool.inputs[:1])),
+                              pool.subset(np.flatnonzero(masks[r])),
+                              dataclasses.replace(config, seed=seeds[r]), progress=False).variables)
+            for r in range(num_references)])
     forget_positions = np.asarray(splits.forget_indices)
-    test_positions = len(train) + np.arange(len(test))
+    test_positions = len(train_set) + np.arange(len(test_set))
     audited = np.concatenate([forget_positions, test_positions])
     audited_set = pool.subset(audited)
     p_ref = np.stack([_true_class_probability(model_fns.apply, unstack_model(references, r),

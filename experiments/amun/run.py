@@ -52,7 +52,7 @@ METHODS = (*AMUN_VARIANTS, "finetune", "neggrad_plus", "random_label", "salun")
 
 def _rmia_attack(experiment, args):
     """The RMIA audit of the memorising setting: references trained with the originals' recipe
-    on halves of its 2,000 training ∪ 2,000 test images; population: 1,000 Fashion-MNIST training
+    on halves of its 1,000 training ∪ 2,000 test images; population: 1,000 Fashion-MNIST training
     images outside its subset."""
     from jaxunlearn.data import load_fashion_mnist, subset_indices
     from jaxunlearn.pipeline import prepare
