@@ -245,7 +245,8 @@ def alu_equal_terms(results: str) -> list[dict]:
                    + (f", K = T at {', '.join(_percent(f) for f in equal_at)})" if equal_at
                       else ")")
                    + "; the saving is a constant factor growing with log n_pub (K/T "
-                   + (f"{min(moderate):.2f}–{max(moderate):.2f} for 0 < n_pub ≤ 4 n_priv"
+                   + (f"{min(moderate):.2f}–{max(moderate):.2f} for 10–50 % deleted, "
+                      "0 < n_pub ≤ 4 n_priv"
                       if moderate else "n/a") + "), not O(1/n_pub²)")
         measured = (f"K/T at n_pub = {' / '.join(f'{p} n_priv' for p in publics)}: "
                     + "; ".join(parts) + f"; first n_pub with K < T — " + ", ".join(starts)
