@@ -55,8 +55,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="PATH=VALUE", help="quickstart override, e.g. ulira_models=0")
     parser.add_argument("--quiet-below", type=float, default=None, metavar="LOAD",
-                        help="before each run, wait (up to 3 min) for a 1-minute load average "
-                             "below LOAD")
+                        help="before each run, wait (up to --max-wait seconds) for a 1-minute "
+                             "load average below LOAD")
+    parser.add_argument("--max-wait", type=float, default=180.0, metavar="SECONDS",
+                        help="longest wait for a quiet machine before a run (default 180)")
     parser.add_argument("--out", default="results/benchmarks",
                         help="where quickstart_time[_<overrides>].json goes")
     args = parser.parse_args(argv)
@@ -66,14 +68,14 @@ def main(argv=None) -> dict:
     loads = []
     with tempfile.TemporaryDirectory() as scratch:
         shared = os.path.join(scratch, "shared_cache")
-        loads.append(_wait_for_quiet(args.quiet_below))
+        loads.append(_wait_for_quiet(args.quiet_below, args.max_wait))
         seconds, reference = _quickstart(os.path.join(scratch, "warm"), shared, args.overrides)
         times["first"].append(seconds)  # the run that fills the shared cache is a first run
         print(f"first    {seconds:6.1f} s (load {loads[-1]:.2f})", flush=True)
         for index in range(2 * args.runs - 1):
             kind = "repeated" if index % 2 == 0 else "first"
             cache = shared if kind == "repeated" else os.path.join(scratch, f"cache_{index}")
-            loads.append(_wait_for_quiet(args.quiet_below))
+            loads.append(_wait_for_quiet(args.quiet_below, args.max_wait))
             seconds, rows = _quickstart(os.path.join(scratch, f"run_{index}"), cache,
                                         args.overrides)
             if rows != reference:
