@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -82,6 +83,11 @@ def main(argv=None) -> dict:
                 raise SystemExit(f"run {index} ({kind}) printed other numbers than the first run")
             times[kind].append(seconds)
             print(f"{kind:8s} {seconds:6.1f} s (load {loads[-1]:.2f})", flush=True)
+        os.makedirs(args.out, exist_ok=True)
+        suffix = "".join(f"_{o.replace('=', '')}" for o in args.overrides)
+        for name in ("results.md", "results.png"):  # what the runs printed and drew
+            shutil.copy(os.path.join(scratch, "warm", name),
+                        os.path.join(args.out, f"quickstart_time{suffix}_{name}"))
     from jaxunlearn.report import environment_info
 
     result = {"overrides": args.overrides, "runs": args.runs, "seconds": times,
@@ -92,8 +98,6 @@ def main(argv=None) -> dict:
     print(f"quickstart {' '.join(args.overrides)}: first run median "
           f"{result['median_first']:.1f} s, repeated run median {result['median_repeated']:.1f} s "
           f"({args.runs} of each, {os.cpu_count()} CPUs)")
-    os.makedirs(args.out, exist_ok=True)
-    suffix = "".join(f"_{o.replace('=', '')}" for o in args.overrides)
     with open(os.path.join(args.out, f"quickstart_time{suffix}.json"), "w") as handle:
         json.dump(result, handle, indent=2, default=str)
     return result
