@@ -12,6 +12,10 @@ At a utility-preserving noise σ_ref the experiment reports
   of the unlearned and of retrained (T steps on D′) models;
 * the σ a fixed budget of K_budget steps would need instead (certificate only).
 
+The retraining cost T here is the learning burn-in, which carries no certificate of its own;
+``retrain_cost.py`` and ``fashion.py`` compare K with the steps a retraining chain needs for
+the same (ε, δ) (:mod:`jaxunlearn.certify.retraining`).
+
     python experiments/alu/mass_deletion.py [--small] [--out results/alu]
 
 Writes ``mass_deletion.{md,csv,json}``, ``mass_deletion_steps.{md,csv,json}`` and
