@@ -76,14 +76,82 @@ def test_trw_row_gives_the_relative_mia_nn_gap_and_repeated_claims_are_dittoed(t
     args = {"arguments": {"data": "digits", "seeds": "0", "epochs": 3, "unlearn_epochs": None}}
     rows = [{"method": "original", "tv_forget_mean": 0.9, "MIA-NN_gap_mean": 40.0},
             {"method": "retrain", "tv_forget_mean": 0.0, "MIA-NN_gap_mean": 0.0},
-            {"method": "trw", "tv_forget_mean": 0.2, "MIA-NN_gap_mean": 3.0},
-            {"method": "scrub", "tv_forget_mean": 0.5, "MIA-NN_gap_mean": 4.0},
+            {"method": "trw", "tv_forget_mean": 0.2, "MIA-NN_gap_mean": 3.0,
+             "tv_forget_std": 0.05, "MIA-NN_gap_std": 0.5},
+            {"method": "scrub", "tv_forget_mean": 0.5, "MIA-NN_gap_mean": 4.0,
+             "tv_forget_std": 0.1, "MIA-NN_gap_std": 1.0},
             {"method": "salun", "tv_forget_mean": 0.7, "MIA-NN_gap_mean": 6.0}]
     _write(tmp_path / "trw_a/trw.json", rows, args)
     _write(tmp_path / "trw_b/trw.json", rows, args)
     lines = [line for line in summary.summary_markdown(str(tmp_path)).splitlines()
              if "TV to retrain" in line]
     assert len(lines) == 2
-    assert "TRW 3.0, best baseline scrub 4.0 (-25 %)" in lines[0]
+    assert "TRW 3.0 ± 0.5, best baseline scrub 4.0 ± 1.0 (-25 %)" in lines[0]
+    assert "TV to retrain on the class: TRW 0.20 ± 0.05; best baseline scrub 0.50 ± 0.10" \
+        in lines[0]
+    assert lines[0].endswith("| reproduced |")  # smallest TV and MIA-NN gap
     assert lines[0].startswith("| TRW | outputs on the forgotten class") and "46 %" in lines[0]
     assert lines[1].startswith("| ″ | ″ | ″ | digits, 1 seed(s), 3 training epochs |")
+
+
+@pytest.mark.parametrize("gaps, verdict", [
+    # AND lowers the gap for both methods and on average
+    ({"rl+and_mask": 1.0, "srl+and_mask": 2.0, "rl+prob_mask": 3.0, "srl+prob_mask": 5.0},
+     "reproduced"),
+    # PROB helps one of two methods (no majority) but lowers the mean: mixed
+    ({"rl+and_mask": 3.0, "srl+and_mask": 5.0, "rl+prob_mask": 2.5, "srl+prob_mask": 1.0},
+     "mixed"),
+    # neither helps any method nor the mean
+    ({"rl+and_mask": 3.0, "srl+and_mask": 5.0, "rl+prob_mask": 2.5, "srl+prob_mask": 4.5},
+     "not reproduced"),
+])
+def test_masks_verdict(tmp_path, gaps, verdict):
+    metadata = {"arguments": {"data": "d", "seeds": "0"}, "setting": "random10",
+                "methods": ["rl", "srl"], "masks": ["none", "and_mask", "prob_mask"]}
+    rows = {"rl": 2.0, "srl": 4.0, **gaps}
+    _write(tmp_path / "masks_d/grid_random10.json",
+           [{"method": name, "gap_mean": gap, "gap_std": 0.0} for name, gap in rows.items()],
+           metadata)
+    row = next(line for line in summary.summary_markdown(str(tmp_path)).splitlines()
+               if line.startswith("| Feasible"))
+    assert row.endswith(f"| {verdict} |")
+    if verdict != "reproduced":
+        assert "what we checked" in summary.summary_markdown(str(tmp_path))
+
+
+def test_amun_rmia_within_two_points_of_retrain_and_smallest_gap(tmp_path):
+    args = {"arguments": {"data": "fashion_mnist_mem", "seeds": "0,1,2",
+                          "rmia_references": 8}}
+    rows = [{"method": "original", "gap_mean": 5.0, "gap_std": 0.0, "RMIA_AUC_mean": 58.0},
+            {"method": "retrain", "gap_mean": 0.0, "gap_std": 0.0, "RMIA_AUC_mean": 50.5,
+             "RMIA_AUC_std": 0.4},
+            {"method": "amun", "gap_mean": 1.0, "gap_std": 0.2, "RMIA_AUC_mean": 52.0,
+             "RMIA_AUC_std": 0.6},
+            {"method": "finetune", "gap_mean": 2.0, "gap_std": 0.1, "RMIA_AUC_mean": 55.0}]
+    _write(tmp_path / "amun_m/amun_plain.json", rows, args)
+    rows[2]["RMIA_AUC_mean"] = 53.0  # 2.5 points from retrain: only the gap check holds
+    _write(tmp_path / "amun_m/amun_fastclip.json", rows, args)
+    lines = [line for line in summary.summary_markdown(str(tmp_path)).splitlines()
+             if "RMIA forget-vs-test AUC (8 references)" in line]
+    assert "AMUN 52.0 ± 0.6 %, retrain 50.5 ± 0.4 %, original 58.0 % (finetune 55.0)" in lines[0]
+    assert lines[0].endswith("| reproduced |") and lines[1].endswith("| mixed |")
+
+
+def test_figure5_row_compares_the_last_epoch_with_retraining(tmp_path):
+    directory = tmp_path / "masks_m"
+    directory.mkdir()
+
+    def curve(ua, mia):
+        return {"mean": {"UA": [1.0, ua], "RA": [99.0, 99.0], "TA": [85.0, 85.0],
+                         "MIA": [5.0, mia]}, "std": {}}
+
+    (directory / "curves_random50.json").write_text(json.dumps({
+        "retrain": {"UA": 15.0, "RA": 99.0, "TA": 85.0, "MIA": 20.0},
+        "curves": {"none": curve(5.0, 8.0), "and_mask": curve(13.0, 18.0),
+                   "prob_mask": curve(3.0, 6.0)},
+        "metadata": {"arguments": {"data": "m", "seeds": "0,1,2"}}}))
+    row = next(line for line in summary.summary_markdown(str(tmp_path)).splitlines()
+               if "Figure 5" in line)
+    # last-epoch gaps: none (10 + 12)/4 = 5.5, AND (2 + 2)/4 = 1, PROB (12 + 14)/4 = 6.5
+    assert "gap: none 5.50, and 1.00, prob 6.50" in row and "m, 3 seed(s), 50 % random, 1 epochs" in row
+    assert row.endswith("| mixed |")

@@ -1,0 +1,51 @@
+"""experiments/run_claims.py: one command, resumable part by part, with clear errors."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCRIPT = str(ROOT / "experiments/run_claims.py")
+
+
+def _run(*args, cwd):
+    return subprocess.run([sys.executable, SCRIPT, *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_unknown_parts_and_a_missing_readme_are_refused_before_anything_runs(tmp_path):
+    out = tmp_path / "claims"
+    result = _run("--small", "--out", str(out), "--only", "grid_nowhere", cwd=tmp_path)
+    assert result.returncode == 2 and "unknown part(s) ['grid_nowhere']" in result.stderr
+    assert "the parts are ['setting'" in result.stderr
+    result = _run("--small", "--out", str(out), "--readme", str(tmp_path / "nope.md"),
+                  cwd=tmp_path)
+    assert result.returncode == 2 and "is not a file" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_a_finished_part_is_kept_and_a_rerun_continues(tmp_path):
+    out = tmp_path / "claims"
+    first = _run("--small", "--out", str(out), "--only", "setting", cwd=ROOT)
+    assert first.returncode == 0, first.stderr
+    marker = out / "done/setting.json"
+    recorded = json.loads(marker.read_text())
+    assert recorded["seconds"] > 0 and "setting.py" in " ".join(recorded["command"])
+    table = json.loads((out / "setting_digits/setting.json").read_text())
+    assert table["rows"][0]["seed"] == 0 and 0 < table["rows"][0]["train_accuracy"] <= 100
+    cached = sorted(p.name.split("-")[0] for p in (out / "cache").iterdir())
+    assert cached == ["original", "retrain"]
+    stamp = marker.stat().st_mtime_ns
+    again = _run("--small", "--out", str(out), "--only", "setting", cwd=ROOT)
+    assert again.returncode == 0 and "already done (kept): setting" in again.stdout
+    assert "0 part(s) to run" in again.stdout and marker.stat().st_mtime_ns == stamp
+    redo = _run("--small", "--out", str(out), "--only", "setting", "--redo", "setting",
+                cwd=ROOT)
+    assert redo.returncode == 0 and marker.stat().st_mtime_ns != stamp
+    # the rerun found its models in the cache: same numbers, nothing new trained
+    assert json.loads((out / "setting_digits/setting.json").read_text())["rows"] == table["rows"]
+    assert sorted(p.name.split("-")[0] for p in (out / "cache").iterdir()) == cached
