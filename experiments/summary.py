@@ -385,10 +385,17 @@ def alu_equal_terms(results: str) -> list[dict]:
                          f"{equal[f]['acc_unlearned']:.3f}")
             parts.append(text)
         gaps = [abs(r["acc_unlearned"] - r["acc_retrained"]) for r in alu_rows]
+        chains = settings.get("chains") or 1
+        error = max((r.get("acc_unlearned_std", 0.0) for r in alu_rows), default=0.0) / chains**0.5
         losses = [symmetric[f]["acc_unlearned"] - equal[f]["acc_unlearned"]
                   for f in equal if f in symmetric]
-        verdict = (f"utility within {max(gaps):.3f} of retraining at every fraction; symmetric "
-                   f"unlearning needs K = T at 50 % (no saving) and, held to ALU's K, loses up to "
+        no_saving = sorted(f for f, r in symmetric.items() if r["k_over_t"] >= 1)
+        saving = ("symmetric unlearning at the same σ saves nothing over retraining at "
+                  + ", ".join(_percent(f) for f in no_saving) if no_saving else
+                  "symmetric unlearning at the same σ needs K/T up to "
+                  f"{max((r['k_over_t'] for r in symmetric.values()), default=float('nan')):.2f}")
+        verdict = (f"utility within {max(gaps):.3f} of retraining at every fraction (standard "
+                   f"error of a mean ≈ {error:.3f}); {saving}; held to ALU's K it loses up to "
                    f"{max(losses, default=float('nan')):.3f} accuracy" if gaps else "no ALU rows")
         out.append({
             "paper": "ALU", "claim": "mass unlearning (10–50 %) with high utility; symmetric "

@@ -79,6 +79,8 @@ def test_mass_shift_and_audit_rows(tmp_path):
     assert "30 %: ALU 0.860 (K/T 0.70) vs retrained 0.870" in row  # the largest public set
     assert "symmetric same σ 0.868 at K/T 0.93, at ALU's K σ 0.200 → 0.800" in row
     assert "utility within 0.021 of retraining" in row and "loses up to 0.068" in row
+    assert "needs K/T up to 0.93" in row  # the symmetric row at the same σ
+    assert "error of a mean ≈ 0.000" in row  # no spread given
     row = _row(text, "distribution shift")
     assert "corruption 2 → 0.850, 8 → 0.820" in row and "class skew 4 → 0.840" in row
     assert "equal steps: corruption from 8, class skew never" in row
