@@ -11,8 +11,10 @@ epochs on a class-stratified subset of 1,000 Fashion-MNIST training images, on w
 something to unlearn. Its parts, in order (each one experiment script, in its own process):
 
 - ``setting``: the originals' train/test accuracy and membership advantage (``setting.py``);
-- ``tune_<s>``: each base method's learning rate on the selection seed 100, for each forgetting
-  setting s (``tune.py --write``, into ``experiments/configs/tuned/fashion_mnist_mem_<s>.json``);
+- ``tune_<s>``: each base method's learning rate (three points of its family's range, 5 epochs;
+  AMUN on its authors' axes) on the selection seed 100, for each forgetting setting s
+  (``tune.py --learning-rates auto --write``, into
+  ``experiments/configs/tuned/fashion_mnist_mem_<s>.json``);
 - ``grid_<s>``: the masks grid, base methods × {none, SalUn, AND, PROB, focus} (``masks/grid.py``);
 - ``curves``: the masks paper's Figure-5 protocol, SRL + each add-on at 50 % (``masks/curves.py``);
 - ``amun``: AMUN ± FastClip originals against the baselines, audited by RMIA (``amun/run.py``);
@@ -40,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SETTINGS = ("random10", "random50", "class")
 GRID_METHODS = "neggrad_plus,random_label,srl,scrub"
 TUNE_METHODS = {
-    "random10": GRID_METHODS + ",finetune,salun",
+    "random10": GRID_METHODS + ",finetune,salun,amun",
     "random50": GRID_METHODS,
     "class": GRID_METHODS + ",finetune,gradient_ascent,salun,trw",
 }
@@ -77,8 +79,8 @@ def parts(out: str, small: bool) -> list[tuple[str, list[str], float]]:
     for setting in SETTINGS:
         chosen.append((f"tune_{setting}", py + [
             f"{HERE}/tune.py", *data, "--setting", setting, "--methods", TUNE_METHODS[setting],
-            "--learning-rates", "1e-3,3e-3,1e-2,3e-2", "--epochs", "5", "--write",
-            "--out", f"{out}/tune_{tier}", *cache], 180))
+            "--learning-rates", "auto", "--epochs", "5", "--periods", "1,10", "--write",
+            "--out", f"{out}/tune_{tier}", *cache], 200 if setting == "random50" else 240))
     for setting in SETTINGS:
         chosen.append((f"grid_{setting}", py + [
             f"{HERE}/masks/grid.py", *data, "--settings", setting, "--methods", GRID_METHODS,

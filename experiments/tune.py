@@ -49,6 +49,15 @@ METHODS_BY_SETTING = {
 AMUN_METHODS = ("amun", "amun_retain_adv", "amun_forget_adv", "amun_adv_only")
 AMUN_LEARNING_RATES = "0.1,0.05,0.01,0.005,1e-3,1e-4,1e-5"
 METHODS_BY_SETTING["random50"] = METHODS_BY_SETTING["random10"]
+# ``--learning-rates auto``: each method family's own range, three points a factor ~3 apart,
+# found on the memorising Fashion-MNIST setting (one 1e-3…3e-2 sweep put every relabelling
+# method at its lowest point and every descent method at its highest)
+AUTO_LEARNING_RATES = {
+    "random_label": "1e-4,3e-4,1e-3", "srl": "1e-4,3e-4,1e-3", "salun": "1e-4,3e-4,1e-3",
+    "scrub": "1e-4,3e-4,1e-3", "gradient_ascent": "1e-5,3e-5,1e-4", "trw": "3e-5,1e-4,3e-4",
+    "finetune": "1e-2,3e-2,1e-1", "neggrad_plus": "1e-2,3e-2,1e-1", "l1_sparse": "1e-2,3e-2,1e-1",
+    "amun": "0.1,0.01,1e-3",
+}
 
 
 def _floats(text: str, name: str) -> list[float]:
@@ -70,7 +79,8 @@ def main(argv=None) -> int:
                              "variant on its own (e.g. scrub+and_mask)")
     parser.add_argument("--learning-rates", default=None,
                         help="default 1e-4,1e-3,3e-3,1e-2,3e-2,1e-1; for AMUN the authors' "
-                             f"{AMUN_LEARNING_RATES}")
+                             f"{AMUN_LEARNING_RATES}; 'auto': each method family's range "
+                             "(AUTO_LEARNING_RATES)")
     parser.add_argument("--epochs", default="2,5", help="unlearning epochs to try")
     parser.add_argument("--periods", default="1,5,10",
                         help="AMUN: epochs between ×0.1 learning-rate decays (its second axis, "
@@ -98,8 +108,14 @@ def main(argv=None) -> int:
     for method in methods:
         base, _, addon = method.partition("+")
         amun = base in AMUN_METHODS
-        rates = _floats(args.learning_rates or (
-            AMUN_LEARNING_RATES if amun else "1e-4,1e-3,3e-3,1e-2,3e-2,1e-1"), "--learning-rates")
+        if args.learning_rates == "auto":
+            if base not in AUTO_LEARNING_RATES:
+                parser.error(f"--learning-rates auto: no range for {base!r}; give the rates")
+            rates = _floats(AUTO_LEARNING_RATES[base], "--learning-rates")
+        else:
+            rates = _floats(args.learning_rates or (
+                AMUN_LEARNING_RATES if amun else "1e-4,1e-3,3e-3,1e-2,3e-2,1e-1"),
+                "--learning-rates")
         second = ("lr_decay_epochs", periods) if amun else ("epochs", epochs)
         for rate in rates:
             for value in second[1]:
