@@ -15,6 +15,8 @@ something to unlearn. Its parts, in order (each one experiment script, in its ow
   AMUN on its authors' axes) on the selection seed 100, for each forgetting setting s
   (``tune.py --learning-rates auto --write``, into
   ``experiments/configs/tuned/fashion_mnist_mem_<s>.json``);
+- ``tune_masks_<s>``: each masked variant at 1× and 3× its base method's tuned rate (a mask
+  removes coordinates, so a variant may want a larger step; ``tune.py --learning-rates times:1,3``);
 - ``grid_<s>``: the masks grid, base methods × {none, SalUn, AND, PROB, focus} (``masks/grid.py``);
 - ``curves``: the masks paper's Figure-5 protocol, SRL + each add-on at 50 % (``masks/curves.py``);
 - ``amun``: AMUN ± FastClip originals against the baselines, audited by RMIA (``amun/run.py``);
@@ -81,6 +83,13 @@ def parts(out: str, small: bool) -> list[tuple[str, list[str], float]]:
             f"{HERE}/tune.py", *data, "--setting", setting, "--methods", TUNE_METHODS[setting],
             "--learning-rates", "auto", "--epochs", "5", "--periods", "1,10", "--write",
             "--out", f"{out}/tune_{tier}", *cache], 200 if setting == "random50" else 240))
+    masked = ",".join(f"{method}+{mask}" for method in GRID_METHODS.split(",")
+                      for mask in ("salun_mask", "and_mask", "prob_mask", "focus_mask"))
+    for setting in SETTINGS:
+        chosen.append((f"tune_masks_{setting}", py + [
+            f"{HERE}/tune.py", *data, "--setting", setting, "--methods", masked,
+            "--learning-rates", "times:1,3", "--epochs", "5", "--write",
+            "--out", f"{out}/tune_{tier}", *cache], 300))
     for setting in SETTINGS:
         chosen.append((f"grid_{setting}", py + [
             f"{HERE}/masks/grid.py", *data, "--settings", setting, "--methods", GRID_METHODS,

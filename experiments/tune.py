@@ -13,6 +13,8 @@ the choice goes to ``experiments/configs/tuned/<data>_<setting>.json``, which
     python experiments/tune.py --data digits --setting class --write
     python experiments/tune.py --data digits --setting class --methods gradient_ascent \\
         --learning-rates 1e-3,1e-2 --epochs 2,5
+    python experiments/tune.py --data digits --setting class --methods scrub+and_mask \\
+        --learning-rates times:1,3 --epochs 5 --write   # a masked variant around its base's rate
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ def main(argv=None) -> int:
     parser.add_argument("--learning-rates", default=None,
                         help="default 1e-4,1e-3,3e-3,1e-2,3e-2,1e-1; for AMUN the authors' "
                              f"{AMUN_LEARNING_RATES}; 'auto': each method family's range "
-                             "(AUTO_LEARNING_RATES)")
+                             "(AUTO_LEARNING_RATES); 'times:1,3': multiples of the method's "
+                             "tuned rate (a masked variant's: its base method's)")
     parser.add_argument("--epochs", default="2,5", help="unlearning epochs to try")
     parser.add_argument("--periods", default="1,5,10",
                         help="AMUN: epochs between ×0.1 learning-rate decays (its second axis, "
@@ -108,7 +111,15 @@ def main(argv=None) -> int:
     for method in methods:
         base, _, addon = method.partition("+")
         amun = base in AMUN_METHODS
-        if args.learning_rates == "auto":
+        if args.learning_rates and args.learning_rates.startswith("times:"):
+            # multiples of the tuned rate of the method (a masked variant: of its base method)
+            tuned = method_hyperparams(method, args.data, args.setting, args.tuned_dir)
+            if "learning_rate" not in tuned:
+                parser.error(f"--learning-rates times:…: {method!r} has no tuned learning rate "
+                             f"in {args.tuned_dir}; tune its base method first")
+            rates = [tuned["learning_rate"] * factor
+                     for factor in _floats(args.learning_rates[6:], "--learning-rates")]
+        elif args.learning_rates == "auto":
             if base not in AUTO_LEARNING_RATES:
                 parser.error(f"--learning-rates auto: no range for {base!r}; give the rates")
             rates = _floats(AUTO_LEARNING_RATES[base], "--learning-rates")
