@@ -28,7 +28,9 @@ Resumable: a part that finished leaves ``<out>/done/<part>.json`` (its wall time
 when the command runs again (``--redo PART`` runs it anyway); the originals, references and RMIA
 reference models live in ``<out>/cache`` and compiled programs in ``<out>/jax_cache``, so a part
 that was killed restarts without retraining what it had. Each part's output goes to
-``<out>/logs/<part>.log``; the console shows one line per part with its wall time and an ETA.
+``<out>/logs/<part>.log``; the console shows one line per part with its wall time, a progress
+bar (weighted by the parts' expected times) and an ETA scaled by how the finished parts compared
+with their expectations.
 """
 
 from __future__ import annotations
@@ -182,8 +184,10 @@ def main(argv=None) -> int:
         expected_done += expected
         elapsed = time.perf_counter() - started
         remaining = (expected_total - expected_done) * (elapsed / expected_done)
-        print(f"[{index}/{len(todo)}] {name} done in {_clock(seconds)}; elapsed "
-              f"{_clock(elapsed)}, ETA {_clock(remaining)}", flush=True)
+        share = expected_done / expected_total if expected_total else 1.0
+        bar = "#" * round(20 * share) + "-" * (20 - round(20 * share))
+        print(f"[{bar}] {share:4.0%} [{index}/{len(todo)}] {name} done in {_clock(seconds)}; "
+              f"elapsed {_clock(elapsed)}, ETA {_clock(remaining)}", flush=True)
     total = {}
     for name in names:
         if os.path.exists(marker(name)):
