@@ -94,4 +94,5 @@ def rmia_forget_vs_test(model_fns, splits, config, population, *, num_references
             out[name] = {"RMIA_AUC": 100.0 * auc(scores, is_forget)}
         return out
 
+    attack.in_mask, attack.references = masks, references  # what the audit used, for checks
     return attack
