@@ -26,12 +26,15 @@ Parts (``--part``):
 * ``audit``: 10 % deleted, n_pub ∈ {0, n_priv}, many chains: at K ∈ {0, 5, 20, K_cert} the
   variational Rényi estimate with its lower confidence end (``estimate_renyi``) and U-LiRA on the
   deleted rows, next to the certified ε_RU at the same α (the statistics of ``audit.py``).
+  ``--audit-deletion hardest`` deletes the private rows the noiseless private optimum fits
+  worst instead of random ones (a deletion that moves the law, to see how close an audit gets).
   To afford 512 chains per law, learning and retraining run 300 steps instead of T: two
   chains of this gradient descent driven by the same noise approach each other by a factor
   (1 − ηm) = 5/6 per step (m-strongly convex, L-smooth, η = 1/L), so after 300 steps the law is
   within 10⁻²³ of its stationary one in W2, far below anything an audit resolves.
 
     python experiments/alu/fashion.py [--part mass|shift|audit|all] [--small] [--out results/alu]
+    python experiments/alu/fashion.py --part audit --audit-deletion hardest
 
 Writes ``fashion_{mass,shift,audit}.{md,csv,json}`` and ``.png``. Minutes on 2 CPU cores
 (``--small``: seconds, 500 private rows).
@@ -264,8 +267,8 @@ def part_shift(args, cfg):
             "sigma_symmetric_same_steps": sigma_sym})
         print(f"{kind}={level:g}: acc unlearned {run['acc_unlearned'][0]:.4f} retrained "
               f"{run['acc_retrained'][0]:.4f}; symmetric same sigma "
-              f"{symmetric_same_sigma['acc_unlearned'][0]:.4f} (K={symmetric_same_sigma['unlearn_steps']}),"
-              f" same K {symmetric_same_steps['acc_unlearned'][0]:.4f} (sigma={sigma_sym:.3f})",
+              f"{symmetric_same_sigma['acc_unlearned'][0]:.4f} "
+              f"(K={symmetric_same_sigma['unlearn_steps']}), same K {symmetric_same_steps['acc_unlearned'][0]:.4f} (sigma={sigma_sym:.3f})",
               flush=True)
     return rows, {"noiseless, private only": acc_private,
                   "noiseless, private after deletion": acc_private_deleted}
@@ -279,7 +282,15 @@ def part_audit(args, cfg):
     rows = []
     for n_public in cfg["audit_publics"]:
         data = task.data(num_public=n_public)
-        indices, updated = deletion(data, n_private, deleted, args.seed)
+        if args.audit_deletion == "hardest":
+            # the rows the private-only noiseless optimum fits worst: a deletion that moves
+            # the optimum far more than a random one, so the audit has something to detect
+            _, w_star = noiseless(task, task.data(num_public=0))
+            margins = (np.asarray(task.private_inputs, np.float64) @ w_star) * task.private_labels
+            indices = np.sort(np.argsort(margins, kind="stable")[:deleted])
+            updated = delete_private(data, indices, adjacency="remove")
+        else:
+            indices, updated = deletion(data, n_private, deleted, args.seed)
         tag = 50 + n_public
         start = fresh(SIGMA, task.dim, key_for(args.seed, tag, PHASES["init"]), chains)
         learned = advance(SIGMA, start, data, burn_in, key_for(args.seed, tag, PHASES["learn"]),
@@ -348,6 +359,10 @@ def _meta(args, cfg, **extra):
 def main() -> int:
     parser = common.parser(__doc__.split("\n")[0])
     parser.add_argument("--part", choices=("mass", "shift", "audit", "all"), default="all")
+    parser.add_argument("--audit-deletion", choices=("random", "hardest"), default="random",
+                        help="which private rows the audit deletes: random ones, or the worst-fit"
+                             " rows (lowest margin under the private optimum); 'hardest' writes "
+                             "fashion_audit_hardest.*")
     args = parser.parse_args()
     timer = common.Timer()
     if not common.fashion_available():
@@ -404,12 +419,14 @@ def main() -> int:
                                f"{100 * cfg['shift_fraction']:g} % deleted, ε={EPSILON:g}")
     if "audit" in parts:
         rows = part_audit(args, cfg)
+        name = "fashion_audit" + ("_hardest" if args.audit_deletion == "hardest" else "")
         common.write(rows, ["n_public", "deleted", "steps", "certified_steps", "eps_dp", "alpha",
                             "certified_renyi", "audit_estimate", "audit_lower", "critic_bound",
                             "gaussian_plug_in", "ulira_accuracy", "ulira_auc", "acc_unlearned",
-                            "acc_retrained", "chains"], args.out, "fashion_audit",
-                     _meta(args, cfg, features="mean deleted-row margin; projection on the "
-                                               "mean difference (held-out quarter)"))
+                            "acc_retrained", "chains"], args.out, name,
+                     _meta(args, cfg, deletion=args.audit_deletion,
+                           features="mean deleted-row margin; projection on the mean "
+                                    "difference (held-out quarter)"))
         series = {}
         for n_public in cfg["audit_publics"]:
             part = [r for r in rows if r["n_public"] == n_public]
@@ -417,11 +434,12 @@ def main() -> int:
                 [r["steps"] + 1 for r in part], [max(r["audit_estimate"], 1e-4) for r in part])
             series[f"certified, n_pub = {n_public}"] = (
                 [r["steps"] + 1 for r in part], [r["certified_renyi"] for r in part])
-        common.line_plot(series, os.path.join(args.out, "fashion_audit.png"),
+        common.line_plot(series, os.path.join(args.out, f"{name}.png"),
                          xlabel="unlearning steps K + 1", ylabel="D_α(unlearned ‖ retrained)",
                          logx=True, logy=True,
                          title=f"Fashion-MNIST, n_priv={cfg['n_private']}, "
-                               f"{100 * cfg['audit_fraction']:g} % deleted, "
+                               f"{100 * cfg['audit_fraction']:g} % deleted "
+                               f"({args.audit_deletion}), "
                                f"{cfg['audit_chains']} chains per law")
         violations = [r for r in rows if r["audit_lower"] > r["certified_renyi"]]
         if violations:

@@ -69,10 +69,11 @@ def test_mass_shift_and_audit_rows(tmp_path):
     _write(tmp_path / "alu/fashion_shift.json", shift, {"n_private": 10_000})
     audit = [{"n_public": 0, "deleted": 1_000, "chains": 512, "steps": 0, "certified_steps": 707,
               "alpha": 2.0, "certified_renyi": 400.0, "audit_estimate": 2.0, "audit_lower": 1.0,
-              "ulira_auc": 0.7},
+              "ulira_auc": 0.7, "gaussian_plug_in": 3.0},
              {"n_public": 0, "deleted": 1_000, "chains": 512, "steps": 707,
               "certified_steps": 707, "alpha": 8.0, "certified_renyi": 0.5,
-              "audit_estimate": 0.01, "audit_lower": -1.0, "ulira_auc": 0.5}]
+              "audit_estimate": 0.01, "audit_lower": -1.0, "ulira_auc": 0.5,
+              "gaussian_plug_in": 0.0}]
     _write(tmp_path / "alu/fashion_audit.json", audit, {"n_private": 10_000})
     text = summary.summary_markdown(str(tmp_path))
     row = _row(text, "mass unlearning")
@@ -85,9 +86,12 @@ def test_mass_shift_and_audit_rows(tmp_path):
     assert "corruption 2 → 0.850, 8 → 0.820" in row and "class skew 4 → 0.840" in row
     assert "equal steps: corruption from 8, class skew never" in row
     row = _row(text, "Fashion-MNIST settings")
-    assert "estimate 2.000 (lower 1.00) vs certified 400 at α = 2" in row
+    assert "estimate 2.000 (lower 1.00; Gaussian plug-in 3) vs certified 400 at α = 2" in row
+    assert "1,000 random rows deleted" in row
     assert "audit / certificate at most 0.02 over 2 settings" in row
     audit[1]["audit_lower"] = 0.6
     _write(tmp_path / "alu/fashion_audit.json", audit, {"n_private": 10_000})
     assert "AUDIT EXCEEDS" in _row(summary.summary_markdown(str(tmp_path)),
                                    "Fashion-MNIST settings")
+    _write(tmp_path / "alu/fashion_audit_hardest.json", audit, {"n_private": 10_000})
+    assert "1,000 worst-fit rows deleted" in summary.summary_markdown(str(tmp_path))
