@@ -7,6 +7,8 @@ import os
 
 
 def only_data_dir(overrides: list[str], command: str) -> None:
+    """Commands that read a train workdir take its data, split and model: --set may only say
+    where the dataset files are now."""
     for override in overrides:
         if not override.startswith("data.data_dir="):
             raise ValueError(f"--set {override}: {command} takes the data, split and model from "
@@ -14,11 +16,13 @@ def only_data_dir(overrides: list[str], command: str) -> None:
 
 
 def check_step(value: int | None, flag: str) -> None:
+    """A checkpoint step given on the command line is >= 0."""
     if value is not None and value < 0:
         raise ValueError(f"{flag} must be a checkpoint step >= 0, got {value}")
 
 
 def quickstart_command(args: argparse.Namespace) -> int:
+    """``jaxunlearn quickstart``; an --out holding the same quickstart is left as it is."""
     from jaxunlearn.cli_workdirs import differences, read_json, refuse_other_kind
     from jaxunlearn.config import apply_overrides
     from jaxunlearn.pipeline import config_record

@@ -44,6 +44,11 @@ def test_quickstart_prints_and_writes_the_table(tmp_path):
     assert rows["original"]["U-LiRA"] > rows["retrain"]["U-LiRA"]
     assert rows["amun"]["ulira"]["num_unlearned"] == 4
     assert payload["metadata"]["ulira"]["models_per_pool"] == 4
+    # the same command again leaves the output as it is and says so
+    saved = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    again = _cli("quickstart", "--out", str(out))
+    assert again.returncode == 0 and "already holds this quickstart" in again.stdout
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == saved
 
 
 def test_train_resumes_and_refuses_to_mix_runs(tmp_path):
