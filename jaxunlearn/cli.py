@@ -2,7 +2,7 @@
 model retrained without that data.
 
 Commands (jaxunlearn COMMAND --help explains each option):
-  quickstart  the whole story on scikit-learn digits in one command (about a minute on 2 cores)
+  quickstart  the whole story on scikit-learn digits in one command
   train       train an original model (--config), or its retrained reference on the same split
               (--from ORIGINAL --subset retain); resumable, checkpointed with Orbax
   unlearn     run an unlearning method (with add-ons) on a trained model

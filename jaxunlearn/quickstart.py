@@ -1,4 +1,4 @@
-"""``jaxunlearn quickstart``: the whole unlearning story on scikit-learn digits, in about a minute.
+"""``jaxunlearn quickstart``: the whole unlearning story on scikit-learn digits, in one command.
 
 Train the original model on D = D_r ∪ D_f, retrain on D_r as the reference, unlearn with the
 baselines (FT, GA, NegGrad+, RL, SalUn), AMUN and a masked variant (RL + PROB mask), evaluate
