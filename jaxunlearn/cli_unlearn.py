@@ -175,7 +175,10 @@ def unlearn_command(args: argparse.Namespace) -> int:
         raise ValueError("--reference-step needs --reference")
     method = get_method(args.method)
     hyperparams = _parse_hyperparams(args.hyperparams)
-    method.hyperparameters(hyperparams)  # unknown or bad values fail before anything runs
+    try:  # unknown or bad values fail before anything runs
+        method.hyperparameters(hyperparams)
+    except (ValueError, TypeError) as error:
+        raise type(error)(f"--hp: {str(error).removeprefix('hyperparams: ')}") from None
     resolve_addons(args.addons, method, None, require_module=False)
     public_request = _check_public_and_epsilon(args, method)
     require_train_workdir(args.source, "--from")
