@@ -15,6 +15,7 @@ produces it.
     python experiments/trw/run.py --data digits --out results/trw_digits
     python experiments/alu/certified.py && python experiments/alu/audit.py
     python experiments/alu/retrain_cost.py && python experiments/alu/fashion.py
+    python experiments/alu/fashion.py --part audit --audit-deletion hardest
     python experiments/i2i/run.py
     python experiments/summary.py --readme README.md
 """
@@ -499,7 +500,8 @@ SECTIONS: dict[str, tuple[Callable[[str], list[dict]], str]] = {
     "AMUN": (amun, "python experiments/amun/run.py --data digits --out results/amun_digits"),
     "TRW": (trw, "python experiments/trw/run.py --data digits --out results/trw_digits"),
     "ALU": (alu, "python experiments/alu/certified.py; python experiments/alu/audit.py; "
-                 "python experiments/alu/retrain_cost.py; python experiments/alu/fashion.py"),
+                 "python experiments/alu/retrain_cost.py; python experiments/alu/fashion.py; "
+                 "python experiments/alu/fashion.py --part audit --audit-deletion hardest"),
     "I2I": (i2i, "python experiments/i2i/run.py"),
 }
 
