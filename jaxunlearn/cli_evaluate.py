@@ -107,6 +107,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         KINDS,
         UNLEARN_RECORD,
         check_reference,
+        differences,
         read_json,
         read_run_record,
         refuse_other_kind,
@@ -145,8 +146,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
         if saved == request:
             print(f"{args.out} already holds this evaluation; nothing was changed ({table_path})")
             return 0
-        raise ValueError(f"--out {args.out} holds another evaluation; use a new --out "
-                         "(nothing was changed)")
+        raise ValueError(f"--out {args.out} holds another evaluation ("
+                         f"{differences(saved or {}, request)}); use a new --out (nothing was "
+                         "changed)")
     config, setup, original = load_trained(args.original, args.overrides,
                                            step=args.original_step, flag="--original",
                                            step_flag="--original-step")

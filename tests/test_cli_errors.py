@@ -5,8 +5,8 @@ status 2, no traceback), and leaves every directory byte-identical.
 The trained directories are built once per module (in-process, two epochs of the digits MLP):
 ``original`` (forgets every 3), ``reference`` (``train --from original --subset retain``),
 ``other_reference`` (retrained on another split, a random 10 %), ``unlearned`` (fine-tuning from
-``original``), and damaged copies of ``original`` (a truncated array file in the newest
-checkpoint; a cut-off ``run.json``).
+``original``), ``evaluation`` (of the three), and damaged copies of ``original`` (a truncated
+array file in the newest checkpoint; a cut-off ``run.json``).
 """
 
 import os
@@ -52,6 +52,8 @@ def runs(tmp_path_factory):
        "retain", *EPOCHS)
     ok("unlearn", "--from", str(root / "original"), "--method", "finetune", "--epochs", "1",
        "--out", str(root / "unlearned"))
+    ok("evaluate", "--original", str(root / "original"), "--retrained", str(root / "reference"),
+       "--unlearned", str(root / "unlearned"), "--out", str(root / "evaluation"))
     import shutil
 
     shutil.copytree(root / "original", root / "corrupt")
@@ -172,6 +174,9 @@ CLI_CASES = [
       "{unlearned}", "--out", "{original}"], ["--out", "holds a `jaxunlearn train` run"]),
     (["evaluate", "--original", "{corrupt}", "--retrained", "{reference}", "--unlearned",
       "{stray}", "--out", "{new}"], ["--unlearned", "no metrics.json"]),
+    (["evaluate", "--original", "{original}", "--retrained", "{reference}", "--unlearned",
+      "{unlearned}", "--out", "{evaluation}", "--original-step", "23"],
+     ["--out", "holds another evaluation", "original_step: null there, 23 here"]),
     # quickstart and report
     (["quickstart", "--out", "{new}", "--set", "ulira_models=1"], ["ulira_models", ">= 2"]),
     (["quickstart", "--out", "{new}", "--set", "variants=finetune,nosuch"], ["nosuch"]),
@@ -188,8 +193,8 @@ CLI_CASES = [
                          ids=[f"{i}-{' '.join(c[0][:2])}" for i, c in enumerate(CLI_CASES)])
 def test_bad_command_line_is_refused_and_changes_nothing(runs, capsys, argv, messages):
     names = {name: str(runs / name) for name in ("original", "reference", "other_reference",
-                                                  "unlearned", "corrupt", "damaged_record",
-                                                  "stray")}
+                                                  "unlearned", "evaluation", "corrupt",
+                                                  "damaged_record", "stray")}
     names.update(root=str(runs), new=str(runs / "new_output"), config=str(CONFIG))
     before = _tree(runs)
     status, out, err = _run([arg.format(**names) for arg in argv], capsys)
