@@ -538,7 +538,11 @@ def summary_markdown(results: str | Sequence[str]) -> str:
              "measured here (mean ± std over seeds) | verdict |", "|---|---|---|---|---|---|"]
     missing, checks = [], {}
     for name, (collect, command) in SECTIONS.items():
-        rows = [row for root in roots for row in collect(root)]
+        rows = []
+        for row in (row for root in roots for row in collect(root)):
+            if not any(row["setting"] == seen["setting"] and row["measured"] == seen["measured"]
+                       for seen in rows):  # one table reached from two roots
+                rows.append(row)
         if not rows:
             missing.append(f"- {name}: no results under {', '.join(f'`{r}`' for r in roots)}; "
                            f"run `{command}`")
