@@ -539,10 +539,12 @@ def summary_markdown(results: str | Sequence[str]) -> str:
     missing, checks = [], {}
     for name, (collect, command) in SECTIONS.items():
         rows = []
-        for row in (row for root in roots for row in collect(root)):
-            if not any(row["setting"] == seen["setting"] and row["measured"] == seen["measured"]
-                       for seen in rows):  # one table reached from two roots
-                rows.append(row)
+        for index, root in enumerate(roots):
+            for row in collect(root):
+                # one table reached from two roots (results/i2i from both) is shown once
+                if not any(row["setting"] == seen["setting"] and row["measured"] == seen[
+                        "measured"] and seen["root"] != index for seen in rows):
+                    rows.append({**row, "root": index})
         if not rows:
             missing.append(f"- {name}: no results under {', '.join(f'`{r}`' for r in roots)}; "
                            f"run `{command}`")

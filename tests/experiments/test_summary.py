@@ -155,3 +155,11 @@ def test_figure5_row_compares_the_last_epoch_with_retraining(tmp_path):
     # last-epoch gaps: none (10 + 12)/4 = 5.5, AND (2 + 2)/4 = 1, PROB (12 + 14)/4 = 6.5
     assert "gap: none 5.50, and 1.00, prob 6.50" in row and "m, 3 seed(s), 50 % random, 1 epochs" in row
     assert row.endswith("| mixed |")
+
+
+def test_a_table_reached_from_two_roots_is_shown_once(tmp_path):
+    rows = [{"method": "original", "tv_forget_mean": 0.9}, {"method": "retrain", "tv_forget_mean": 0.0},
+            {"method": "trw", "tv_forget_mean": 0.2}, {"method": "scrub", "tv_forget_mean": 0.5}]
+    _write(tmp_path / "trw_a/trw.json", rows, {"arguments": {"data": "d", "seeds": "0"}})
+    text = summary.summary_markdown([str(tmp_path), str(tmp_path)])
+    assert sum("TV to retrain" in line for line in text.splitlines()) == 1
