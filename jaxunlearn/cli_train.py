@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 
 
@@ -33,9 +34,13 @@ def quickstart_command(args: argparse.Namespace) -> int:
     results = os.path.join(args.out, "results.json")
     if os.path.exists(results):
         saved = read_json(results).get("metadata", {}).get("config")
-        if saved != config_record(config):
+        # as it reads back from JSON (tuples become lists); a field the saved record predates
+        # counts as the same when it is None here (a newer optional setting left unset)
+        current = json.loads(json.dumps(config_record(config), default=str))
+        changed = differences(saved or {}, current)
+        if saved is None or changed:
             raise ValueError(f"--out {args.out} holds a quickstart with another config "
-                             f"({differences(saved or {}, config_record(config))}); use a new "
+                             f"({changed or 'no config recorded'}); use a new "
                              "--out (nothing was changed)")
         print(f"{args.out} already holds this quickstart; nothing was changed ({results}; "
               "give another --out to run it again)")

@@ -161,3 +161,29 @@ def test_amun_on_a_fastclip_original_keeps_clipping_at_its_bound(tmp_path):
     log = json.loads((out / "metrics.json").read_text())["log"]
     assert log["hyperparams"]["spectral_max_norm"] == 2.0
     assert any("clip_spectral_norm" in addon and "2.0" in addon for addon in log["addons"])
+
+
+def test_a_quickstart_saved_before_a_new_optional_field_is_still_recognised(tmp_path, capsys):
+    """A results.json written before a config field existed (here data.train_size, default None)
+    still holds "this" quickstart; a real difference is refused and named."""
+    import json as _json
+
+    from jaxunlearn.cli import main
+    from jaxunlearn.pipeline import config_record
+    from jaxunlearn.quickstart import QuickstartConfig
+
+    record = _json.loads(_json.dumps(config_record(QuickstartConfig()), default=str))
+    del record["experiment"]["data"]["train_size"]
+    results = tmp_path / "results.json"
+    results.write_text(_json.dumps({"rows": [], "metadata": {"config": record}}))
+    before = results.read_bytes()
+    assert main(["quickstart", "--out", str(tmp_path)]) == 0
+    assert "already holds this quickstart" in capsys.readouterr().out
+    record["ulira_models"] = record["ulira_models"] + 1
+    results.write_text(_json.dumps({"rows": [], "metadata": {"config": record}}))
+    changed = results.read_bytes()
+    assert main(["quickstart", "--out", str(tmp_path)]) == 2
+    assert "ulira_models" in capsys.readouterr().err
+    assert results.read_bytes() == changed and sorted(p.name for p in tmp_path.iterdir()) == [
+        "results.json"]
+    assert before != changed
