@@ -19,16 +19,15 @@ import os
 import numpy as np
 
 from jaxunlearn.compare import DATASETS, standard_experiment, trained_pairs
-from jaxunlearn.evaluate.roc import auc
+from jaxunlearn.evaluate.roc import auc, roc_curve
+from jaxunlearn.evaluate.signals import cross_entropy_loss
 from jaxunlearn.report import environment_info, format_markdown_table
 from jaxunlearn.train import predict_logits
 
 
 def _losses(apply_fn, variables, dataset) -> np.ndarray:
     logits = np.asarray(predict_logits(apply_fn, variables, dataset.inputs), np.float64)
-    logits -= logits.max(axis=1, keepdims=True)
-    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-    return -log_probs[np.arange(len(dataset)), np.asarray(dataset.labels)]
+    return cross_entropy_loss(logits, dataset.labels)  # float64: memorised losses are tiny
 
 
 def _accuracy(apply_fn, variables, dataset) -> float:
@@ -56,9 +55,7 @@ def main(argv=None) -> int:
         losses = np.concatenate([_losses(apply_fn, original, members),
                                  _losses(apply_fn, original, nonmembers)])
         is_member = np.concatenate([np.ones(count, bool), np.zeros(count, bool)])
-        thresholds = np.unique(losses)
-        tpr = (losses[is_member][None, :] <= thresholds[:, None]).mean(axis=1)
-        fpr = (losses[~is_member][None, :] <= thresholds[:, None]).mean(axis=1)
+        fpr, tpr, _ = roc_curve(-losses, is_member)
         rows.append({
             "seed": seed,
             "train_accuracy": _accuracy(apply_fn, original, splits.train),

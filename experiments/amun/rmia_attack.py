@@ -22,14 +22,14 @@ from jaxunlearn.compare import cached_models, vmap_pays
 from jaxunlearn.evaluate.roc import auc
 from jaxunlearn.evaluate.rmia import rmia
 from jaxunlearn.evaluate.shadows import train_many
-from jaxunlearn.evaluate.signals import softmax
+from jaxunlearn.evaluate.signals import true_label_prob
 from jaxunlearn.evaluate.ulira_audit import stack_models, unstack_model
 from jaxunlearn.train import predict_logits, train
 
 
 def _true_class_probability(apply_fn, variables, dataset) -> np.ndarray:
-    logits = predict_logits(apply_fn, variables, dataset.inputs)
-    return softmax(logits)[np.arange(len(dataset)), np.asarray(dataset.labels)]
+    logits = np.asarray(predict_logits(apply_fn, variables, dataset.inputs), np.float64)
+    return true_label_prob(logits, dataset.labels)  # in float64, as RMIA's ratios need
 
 
 def rmia_forget_vs_test(model_fns, splits, config, population, *, num_references: int = 8,
