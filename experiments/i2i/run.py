@@ -5,6 +5,7 @@ membership scores, classifier-feature distances and the backdoor-regeneration au
 
     python experiments/i2i/run.py              # every setting, a few minutes on a CPU
     python experiments/i2i/run.py --small      # digits, class forgetting only, tiny (< 30 s)
+    python experiments/i2i/run.py --settings fashion_class,fashion_inpaint_class --seeds 0,1,2
 
 Settings: ``digits_class`` (forget digit 0), ``digits_backdoor`` (5% of the training images
 poisoned with a cue and a target pattern, then forgotten), ``digits_inpaint_class`` (the masked
@@ -25,7 +26,14 @@ MSE between the model's and the retrained model's forget reconstructions; ``rege
 backdoor audit (0 = the cue paints nothing, 1 = it paints the target pattern). A method whose
 parameters became non-finite gets a row of blanks.
 
-Writes ``<out>/i2i.{md,csv,json}`` and ``<out>/reconstructions_<setting>.png`` (rows: input,
+Seeds (``--seeds``) change the autoencoders' initialisation and data order and the unlearning
+runs' keys; the data subsets and the feature classifier stay fixed. ``ood_gap`` is measured
+against the retrained model of the same seed.
+
+Writes ``<out>/i2i_per_seed.{md,csv,json}`` (one row per setting, method and seed),
+``<out>/i2i.{md,csv,json}`` (one row per setting and method: every metric's mean over seeds, and
+``<metric>_std``, the sample standard deviation, with more than one seed; the Markdown shows
+"mean ± std") and ``<out>/reconstructions_<setting>.png`` for the first seed (rows: input,
 original, retrained and some unlearned models; columns: forget then retain samples).
 """
 
@@ -49,7 +57,7 @@ from jaxunlearn.methods import unlearn
 from jaxunlearn.methods.i2i import (
     RECONSTRUCTION_ASCENT, RECONSTRUCTION_FINETUNE, DecouplingGuarantee)
 from jaxunlearn.models import create_model_fns, from_linen, get_model
-from jaxunlearn.report import environment_info, write_table
+from jaxunlearn.report import environment_info, format_markdown_table, write_table
 from jaxunlearn.train import train
 
 # (row label, method); "i2i_decouple:phase1" stops after the decoupling phase (and its noise step)
@@ -224,23 +232,28 @@ def _figure(path, title, inputs, outputs_by_model, columns_forget):
     plt.close(figure)
 
 
-def run_setting(setting: Setting, small: bool, out: str) -> list[dict]:
+def run_setting(setting: Setting, small: bool, out: str, seed: int = 0, classifier=None,
+                figure: bool = True) -> list[dict]:
+    """Rows of ``setting`` for one seed (each with ``seed``); the figure when ``figure``.
+    ``classifier`` (the feature classifier) is trained here unless given."""
     splits, backdoor = _data(setting)
     fns = create_model_fns(setting.model, splits.train.num_classes, **setting.model_options)
+    config = dataclasses.replace(setting.train, seed=seed)
     started = time.perf_counter()
-    original = _train_autoencoder(fns, splits.train, setting.train)
+    original = _train_autoencoder(fns, splits.train, config)
     original_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    retrained = _train_autoencoder(fns, splits.retain_set, setting.train)
+    retrained = _train_autoencoder(fns, splits.retain_set, config)
     retrain_seconds = time.perf_counter() - started
-    classifier = _feature_classifier(splits, small)
+    if classifier is None:
+        classifier = _feature_classifier(splits, small)
     retrain_forget = reconstruct(fns.apply, retrained, splits.forget_set.inputs)
 
     models = {"original": (original, original_seconds), "retrain": (retrained, retrain_seconds)}
     logs = {}
     for name, method in METHODS:
         started = time.perf_counter()
-        result = unlearn(fns, original, splits, method, steps=setting.steps.get(name), key=0,
+        result = unlearn(fns, original, splits, method, steps=setting.steps.get(name), key=seed,
                          hyperparams=setting.hyperparams.get(name), progress=False)
         models[name] = (result.variables, time.perf_counter() - started)
         logs[name] = {k: v for k, v in result.log.items() if k != "history"}
@@ -250,22 +263,66 @@ def run_setting(setting: Setting, small: bool, out: str) -> list[dict]:
     for name, (variables, seconds) in models.items():
         row, forget_out, retain_out = _row(setting, name, fns, variables, splits, classifier,
                                            retrain_forget, backdoor, seconds)
+        row["seed"] = seed
         rows.append(row)
         forget_outputs[name], retain_outputs[name] = forget_out[:shown], retain_out[:shown]
         if not row.get("diverged"):
-            print(f"  {setting.name:>20} {name:>20}  forget {row['forget_error']:.4f}  "
+            print(f"  {setting.name:>20} {name:>20} seed {seed}  forget {row['forget_error']:.4f}  "
                   f"retain {row['retain_error']:.4f}  ood {row['ood_auroc']:.3f}", flush=True)
-    inputs = np.concatenate([splits.forget_set.inputs[:shown], splits.retain_set.inputs[:shown]])
-    outputs = {name: np.concatenate([forget_outputs[name], retain_outputs[name]])
-               for name in models}
-    _figure(os.path.join(out, f"reconstructions_{setting.name}.png"),
-            f"{setting.name}: {setting.model} reconstructions", inputs, outputs, shown)
+    if figure:
+        inputs = np.concatenate([splits.forget_set.inputs[:shown],
+                                 splits.retain_set.inputs[:shown]])
+        outputs = {name: np.concatenate([forget_outputs[name], retain_outputs[name]])
+                   for name in models}
+        _figure(os.path.join(out, f"reconstructions_{setting.name}.png"),
+                f"{setting.name}: {setting.model} reconstructions (seed {seed})", inputs,
+                outputs, shown)
     reference = next(row["ood_auroc"] for row in rows if row["method"] == "retrain")
     for row in rows:
         if row["ood_auroc"] is not None:
             row["ood_gap"] = abs(row["ood_auroc"] - reference)
         row["log"] = logs.get(row["method"])
     return rows
+
+
+def aggregate(rows: list[dict]) -> list[dict]:
+    """One row per (setting, method), in first-seen order: each numeric column's mean over the
+    seeds where it is defined (a diverged seed has none) and, with more than one, ``<column>_std``
+    (sample standard deviation); ``seeds`` counts the rows, ``diverged`` the diverged ones."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["setting"], row["method"]), []).append(row)
+    out = []
+    for (setting, method), group in groups.items():
+        merged = {"setting": setting, "method": method, "seeds": len(group),
+                  "diverged": sum(bool(row.get("diverged")) for row in group)}
+        for column in COLUMNS[2:]:
+            values = [float(row[column]) for row in group
+                      if isinstance(row.get(column), (int, float))]
+            merged[column] = float(np.mean(values)) if values else None
+            if len(values) > 1:
+                merged[f"{column}_std"] = float(np.std(values, ddof=1))
+        out.append(merged)
+    return out
+
+
+def _display(row: dict, digits: int = 4) -> dict:
+    """``row`` with "mean ± std" strings where a standard deviation exists."""
+    shown = dict(row)
+    for column in COLUMNS[2:]:
+        if row.get(column) is not None and f"{column}_std" in row:
+            shown[column] = f"{row[column]:.{digits}f} ± {row[column + '_std']:.{digits}f}"
+    return shown
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--seeds: expected comma-separated integers, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ValueError(f"--seeds: expected distinct non-negative integers, got {text!r}")
+    return seeds
 
 
 def main(argv=None) -> None:
@@ -275,17 +332,30 @@ def main(argv=None) -> None:
     parser.add_argument("--settings", default=None,
                         help="comma-separated setting names (default: all; e.g. fashion_class,"
                              "fashion_inpaint_class)")
+    parser.add_argument("--seeds", default="0",
+                        help="comma-separated seeds (default 0); the tables give mean ± std")
     args = parser.parse_args(argv)
     available = [setting.name for setting in _settings(args.small)]
     chosen = args.settings.split(",") if args.settings else available
     if not chosen or any(name not in available for name in chosen):
         parser.error(f"--settings: {chosen} must be among {available}")
+    try:
+        seeds = _seeds(args.seeds)
+    except ValueError as error:
+        parser.error(str(error))
     os.makedirs(args.out, exist_ok=True)
     started = time.perf_counter()
-    rows = []
+    per_seed = []
     for setting in _settings(args.small):
-        if setting.name in chosen:
-            rows.extend(run_setting(setting, args.small, args.out))
+        if setting.name not in chosen:
+            continue
+        classifier = None
+        for index, seed in enumerate(seeds):
+            if classifier is None:
+                classifier = _feature_classifier(_data(setting)[0], args.small)
+            per_seed.extend(run_setting(setting, args.small, args.out, seed, classifier,
+                                        figure=index == 0))
+    rows = aggregate(per_seed)
     # what a certificate would need for the first setting: the noise for ε = 0.5 if its training
     # objective were 0.01-strongly convex (it is not), with i2i_decouple's default ascent
     splits, _ = _data(_settings(args.small)[0])
@@ -293,11 +363,17 @@ def main(argv=None) -> None:
         lipschitz=1.0, strong_convexity=0.01, num_train=len(splits.train),
         num_forget=len(splits.forget_indices), ascent_learning_rate=0.05, ascent_steps=50,
         epsilon=0.5, delta=1e-5).as_dict()
-    paths = write_table(rows, COLUMNS, args.out, "i2i", digits=4, metadata={
-        "experiment": "i2i", "arguments": vars(args),
+    metadata = {
+        "experiment": "i2i", "arguments": vars(args), "seeds": seeds,
         "settings": [dataclasses.asdict(s) for s in _settings(args.small)],
         "certificate_example": example, "seconds": time.perf_counter() - started,
-        "environment": environment_info()})
+        "environment": environment_info()}
+    write_table(per_seed, ["seed"] + COLUMNS, args.out, "i2i_per_seed", digits=4,
+                metadata=metadata)
+    paths = write_table(rows, ["seeds"] + COLUMNS, args.out, "i2i", digits=4, metadata=metadata)
+    with open(paths["md"], "w") as handle:   # the Markdown table shows mean ± std
+        handle.write(format_markdown_table([_display(row) for row in rows], COLUMNS + ["seeds"],
+                                           digits=4) + "\n")
     with open(paths["md"]) as handle:
         print(handle.read())
     print(f"wrote {paths['md']}, {paths['csv']}, {paths['json']} and the figures in {args.out} "

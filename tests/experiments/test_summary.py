@@ -163,3 +163,26 @@ def test_a_table_reached_from_two_roots_is_shown_once(tmp_path):
     _write(tmp_path / "trw_a/trw.json", rows, {"arguments": {"data": "d", "seeds": "0"}})
     text = summary.summary_markdown([str(tmp_path), str(tmp_path)])
     assert sum("TV to retrain" in line for line in text.splitlines()) == 1
+
+
+def test_i2i_row_judges_the_seed_averaged_distance_to_retrain(tmp_path):
+    """The I2I verdict compares each model's OOD-AUROC distance to the retrained model of the same
+    seed, averaged over seeds (``ood_gap``), not the distance between the averages."""
+    rows = [
+        {"setting": "fashion_class", "method": "original", "seeds": 3, "ood_auroc": 0.30,
+         "ood_auroc_std": 0.02, "ood_gap": 0.50, "ood_gap_std": 0.03},
+        {"setting": "fashion_class", "method": "retrain", "seeds": 3, "ood_auroc": 0.80,
+         "ood_auroc_std": 0.05, "ood_gap": 0.0, "ood_gap_std": 0.0},
+        # equal averages would call the noise target perfect; per seed it is 0.20 away
+        {"setting": "fashion_class", "method": "i2i_noise_target", "seeds": 3,
+         "ood_auroc": 0.80, "ood_auroc_std": 0.20, "ood_gap": 0.20, "ood_gap_std": 0.05},
+        {"setting": "fashion_class", "method": "i2i_decouple", "seeds": 3, "ood_auroc": 0.75,
+         "ood_auroc_std": 0.04, "ood_gap": 0.06, "ood_gap_std": 0.02}]
+    _write(tmp_path / "i2i/i2i.json", rows)
+    (row,) = summary.i2i(str(tmp_path))
+    assert row["verdict"] == "reproduced"
+    assert "3 seeds" in row["measured"] and "retrain 0.80 ± 0.05" in row["measured"]
+    assert "distance to retrain: i2i_decouple 0.06 ± 0.02" in row["measured"]
+    rows[3]["ood_gap"] = 0.30  # decoupling now beats the original only
+    _write(tmp_path / "i2i/i2i.json", rows)
+    assert summary.i2i(str(tmp_path))[0]["verdict"] == "mixed"
