@@ -11,9 +11,10 @@ epochs on a class-stratified subset of 1,000 Fashion-MNIST training images, on w
 something to unlearn. Its parts, in order (each one experiment script, in its own process):
 
 - ``setting``: the originals' train/test accuracy and membership advantage (``setting.py``);
-- ``tune_<s>``: each base method's learning rate (three points of its family's range, 5 epochs;
-  AMUN on its authors' axes) on the selection seed 100, for each forgetting setting s
-  (``tune.py --learning-rates auto --write``, into
+- ``tune_<s>``: each base method's learning rate (three points of its family's range, 5 epochs,
+  and up to two more past the edge where the best lies; AMUN on its authors' axes) on the
+  selection seed 100, for each forgetting setting s
+  (``tune.py --learning-rates auto --extend 2 --write``, into
   ``experiments/configs/tuned/fashion_mnist_mem_<s>.json``);
 - ``tune_masks_<s>``: each masked variant at 1× and 3× its base method's tuned rate (a mask
   removes coordinates, so a variant may want a larger step; ``tune.py --learning-rates times:1,3``);
@@ -21,7 +22,7 @@ something to unlearn. Its parts, in order (each one experiment script, in its ow
 - ``curves``: the masks paper's Figure-5 protocol, SRL + each add-on at 50 % (``masks/curves.py``);
 - ``amun``: AMUN ± FastClip originals against the baselines, audited by RMIA (``amun/run.py``);
 - ``trw``: TRW on one class against the baselines, TV and MIA-NN gaps (``trw/run.py``);
-- ``i2i``: the (masked) autoencoder on Fashion-MNIST (``i2i/run.py``);
+- ``i2i``: the (masked) autoencoder on Fashion-MNIST, 3 seeds (``i2i/run.py --seeds 0,1,2``);
 - ``summary``: the claim table with verdicts (``summary.py``).
 
 Resumable: a part that finished leaves ``<out>/done/<part>.json`` (its wall time) and is skipped
@@ -83,7 +84,8 @@ def parts(out: str, small: bool) -> list[tuple[str, list[str], float]]:
     for setting in SETTINGS:
         chosen.append((f"tune_{setting}", py + [
             f"{HERE}/tune.py", *data, "--setting", setting, "--methods", TUNE_METHODS[setting],
-            "--learning-rates", "auto", "--epochs", "5", "--periods", "1,10", "--write",
+            "--learning-rates", "auto", "--extend", "2", "--epochs", "5", "--periods", "1,10",
+            "--write",
             "--out", f"{out}/tune_{tier}", *cache], 200 if setting == "random50" else 240))
     masked = ",".join(f"{method}+{mask}" for method in GRID_METHODS.split(",")
                       for mask in ("salun_mask", "and_mask", "prob_mask", "focus_mask"))
@@ -103,7 +105,7 @@ def parts(out: str, small: bool) -> list[tuple[str, list[str], float]]:
                        "--rmia-references", "8", "--out", f"{out}/amun_{tier}", *cache], 420),
         ("trw", py + [f"{HERE}/trw/run.py", *data, "--out", f"{out}/trw_{tier}", *cache], 200),
         ("i2i", py + [f"{HERE}/i2i/run.py", "--settings", "fashion_class,fashion_inpaint_class",
-                      "--out", f"{out}/i2i"], 240),
+                      "--seeds", "0,1,2", "--out", f"{out}/i2i"], 600),
         ("summary", py + [f"{HERE}/summary.py", "--results", out], 5),
     ]
     return chosen

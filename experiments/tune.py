@@ -72,6 +72,31 @@ def _floats(text: str, name: str) -> list[float]:
     return values
 
 
+def _edge_point(method: str, rates: list[float], rows: list[dict], grid: dict) -> float | None:
+    """The next learning rate beyond the edge of ``rates`` where ``method``'s smallest finite gap
+    lies (ratio of the two edge rates), or None when the best is inside, the edge point diverged
+    on every second-axis value, or fewer than two rates were tried."""
+    ordered = sorted(set(rates))
+    if len(ordered) < 2:
+        return None
+    gaps: dict[float, float] = {}
+    for row in rows:
+        if grid.get(row["method"], (None,))[0] != method:
+            continue
+        rate = grid[row["method"]][1]["learning_rate"]
+        gap = float(row["gap"])
+        gaps[rate] = min(gaps.get(rate, np.inf), gap if np.isfinite(gap) else np.inf)
+    finite = {rate: gap for rate, gap in gaps.items() if np.isfinite(gap)}
+    if not finite:
+        return None
+    best = min(finite, key=finite.get)
+    if best == ordered[-1]:
+        return float(f"{best * best / ordered[-2]:.3g}")
+    if best == ordered[0]:
+        return float(f"{best * best / ordered[1]:.3g}")
+    return None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="digits", choices=DATASETS)
@@ -88,6 +113,11 @@ def main(argv=None) -> int:
     parser.add_argument("--periods", default="1,5,10",
                         help="AMUN: epochs between ×0.1 learning-rate decays (its second axis, "
                              "at 10 epochs)")
+    parser.add_argument("--extend", type=int, default=0,
+                        help="rounds of growing the learning-rate grid: a method whose best "
+                             "rate is the smallest or largest tried gets one more point beyond "
+                             "it (same ratio as its neighbours), until the best is inside or "
+                             "the next point diverges (default 0)")
     parser.add_argument("--seed", type=int, default=100, help="selection seed")
     parser.add_argument("--original-epochs", type=int, default=None)
     parser.add_argument("--write", action="store_true",
@@ -107,7 +137,29 @@ def main(argv=None) -> int:
     periods = [int(p) for p in _floats(args.periods, "--periods")]
     experiment = standard_experiment(args.data, args.setting, epochs=args.original_epochs)
 
-    variants, grid = [], {}
+    if args.extend < 0:
+        parser.error(f"--extend: expected a non-negative number of rounds, got {args.extend}")
+    variants, grid, rates_of = [], {}, {}
+
+    def add(method, rates):
+        """Variants of ``method`` at ``rates`` (× its second axis), recorded in ``grid``."""
+        base, _, addon = method.partition("+")
+        amun = base in AMUN_METHODS
+        second = ("lr_decay_epochs", periods) if amun else ("epochs", epochs)
+        added = []
+        for rate in rates:
+            for value in second[1]:
+                # AMUN starts from its authors' recipe; the others from their tuned choice
+                start = ({} if amun else
+                         method_hyperparams(method, args.data, args.setting, args.tuned_dir))
+                hyper = {**start, "learning_rate": rate, second[0]: value}
+                label = f"{method} lr={rate:g} {'period' if amun else 'ep'}={value}"
+                added.append(Variant(base, addons=(addon,) if addon else (), hyperparams=hyper,
+                                     name=label))
+                grid[label] = (method, hyper)
+        rates_of.setdefault(method, []).extend(rates)
+        return added
+
     for method in methods:
         base, _, addon = method.partition("+")
         amun = base in AMUN_METHODS
@@ -127,21 +179,24 @@ def main(argv=None) -> int:
             rates = _floats(args.learning_rates or (
                 AMUN_LEARNING_RATES if amun else "1e-4,1e-3,3e-3,1e-2,3e-2,1e-1"),
                 "--learning-rates")
-        second = ("lr_decay_epochs", periods) if amun else ("epochs", epochs)
-        for rate in rates:
-            for value in second[1]:
-                # AMUN starts from its authors' recipe; the others from their tuned choice
-                start = ({} if amun else
-                         method_hyperparams(method, args.data, args.setting, args.tuned_dir))
-                hyper = {**start, "learning_rate": rate, second[0]: value}
-                label = f"{method} lr={rate:g} {'period' if amun else 'ep'}={value}"
-                variants.append(Variant(base, addons=(addon,) if addon else (), hyperparams=hyper,
-                                        name=label))
-                grid[label] = (method, hyper)
+        variants += add(method, rates)
     print(f"== tuning {len(methods)} method(s), {len(variants)} settings on "
           f"{args.data}, {args.setting}, seed {args.seed}", flush=True)
     per_seed, _, _ = compare_methods(experiment, variants, seeds=[args.seed],
                                      echo=lambda _: None, cache_dir=args.cache_dir)
+    for round_ in range(args.extend):
+        more = []
+        for method in methods:
+            point = _edge_point(method, rates_of[method], per_seed, grid)
+            if point is not None:
+                more += add(method, [point])
+                print(f"   {method}: best learning rate at the grid's edge, trying {point:g}",
+                      flush=True)
+        if not more:
+            break
+        rows_more, _, _ = compare_methods(experiment, more, seeds=[args.seed],
+                                          echo=lambda _: None, cache_dir=args.cache_dir)
+        per_seed += [row for row in rows_more if row["method"] in {v.label for v in more}]
     best: dict[str, dict] = {}
     rows = []
     for row in per_seed:
