@@ -28,6 +28,7 @@ import optax
 
 from jaxunlearn._numbers import check_real
 from jaxunlearn.transforms._validation import check_number
+from jaxunlearn.transforms.grad_stats import weighted_sum
 
 
 def tilted_weights(losses: jax.Array, tilt: float, mask: jax.Array | None = None) -> jax.Array:
@@ -91,9 +92,7 @@ def tilted_aggregate(tilt: float) -> optax.GradientTransformationExtraArgs:
                 "tilted_aggregate needs the extra args per_example_grads and per_example_losses"
             )
         weights = tilted_weights(per_example_losses, tilt, example_mask)
-        combined = jax.tree_util.tree_map(
-            lambda g: jnp.tensordot(weights.astype(g.dtype), g, axes=(0, 0)), per_example_grads
-        )
+        combined = jax.tree_util.tree_map(lambda g: weighted_sum(weights, g), per_example_grads)
         ess = 1.0 / jnp.sum(jnp.square(weights))
         return combined, TiltedAggregateState(ess)
 

@@ -225,3 +225,19 @@ def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="batch"):
         per_example_grad_stats(_mlp_loss, params, {"x": batch["x"], "y": batch["y"][:5]})
 
+
+
+def test_weighted_sum_and_two_pass_stats_match_float64_with_a_large_offset():
+    """The contraction that replaced ``jnp.mean(x, axis=0)`` (issue 18: 10× faster on XLA:CPU)
+    keeps the two-pass statistics accurate in float32 where Σx² − nμ² would cancel."""
+    from jaxunlearn.transforms.grad_stats import weighted_sum
+
+    rng = np.random.default_rng(11)
+    samples = 1e3 + rng.normal(scale=1e-2, size=(8, 5, 3))
+    weights = rng.uniform(size=8)
+    np.testing.assert_allclose(
+        weighted_sum(jnp.asarray(weights, jnp.float32), jnp.asarray(samples, jnp.float32)),
+        np.tensordot(weights, samples, axes=1), rtol=1e-6)
+    stats = grad_stats_from_samples({"w": jnp.asarray(samples, jnp.float32)})
+    np.testing.assert_allclose(stats.mean["w"], samples.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(stats.m2["w"], samples.var(axis=0) * 8, rtol=2e-2)
