@@ -8,20 +8,21 @@ import os
 from jaxunlearn.cli_train import check_step, only_data_dir, split_metrics, training_target
 
 
-def _parse_hyperparams(items: list[str]) -> dict:
-    """``--hp key=value`` items as a dict of int / float / bool / str values."""
+def _parse_hyperparams(items: list[str], method) -> dict:
+    """``--hp key=value`` items, each value parsed as the type of ``method``'s default for that
+    key (:func:`jaxunlearn.config.parse_like`, the parser config overrides use); an unknown key
+    keeps its text for ``method.hyperparameters`` to refuse with the list of known keys."""
+    from jaxunlearn.config import parse_like
+
+    defaults = method.hyperparameters()
     values = {}
     for item in items:
         key, equals, text = item.partition("=")
         if not equals:
             raise ValueError(f"--hp {item!r} must look like key=value")
-        try:
-            values[key] = int(text)
-        except ValueError:
-            try:
-                values[key] = float(text)
-            except ValueError:
-                values[key] = {"true": True, "false": False}.get(text.lower(), text)
+        key = key.strip()
+        values[key] = (parse_like(text, defaults[key], f"--hp {key}") if key in defaults
+                       else text)
     return values
 
 
@@ -174,7 +175,7 @@ def unlearn_command(args: argparse.Namespace) -> int:
     if args.reference_step is not None and args.reference is None:
         raise ValueError("--reference-step needs --reference")
     method = get_method(args.method)
-    hyperparams = _parse_hyperparams(args.hyperparams)
+    hyperparams = _parse_hyperparams(args.hyperparams, method)
     try:  # unknown or bad values fail before anything runs
         method.hyperparameters(hyperparams)
     except (ValueError, TypeError) as error:

@@ -224,7 +224,8 @@ def load_config_file(path: str | os.PathLike) -> Any:
 
 
 def _parse_value(text: str, annotation: Any, path: str) -> Any:
-    """Convert the command-line text of one override to the field's annotated type."""
+    """Convert the command-line text of one override to the field's annotated type (the one
+    value parser: config overrides, ``--hp`` and add-on options all come through here)."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
@@ -271,6 +272,35 @@ def _parse_value(text: str, annotation: Any, path: str) -> Any:
             raise ValueError(f"{path}: expected a dict, got {text!r}")
         return value
     raise TypeError(f"{path}: overriding fields of type {annotation} is not supported")
+
+
+def parse_like(text: Any, default: Any, path: str) -> Any:
+    """``text`` (a command-line value) as the type of ``default``, by :func:`_parse_value`: a bool
+    from true/false/1/0/yes/no/on/off, an int, a float (an int's text too), a string; a ``None``
+    default takes ``none`` or whichever of int, float, bool and string parses first. A value that
+    is not a string is returned unchanged (a Python caller's own types are checked where they
+    are used). ``path`` names the value in the error, e.g. ``--hp learning_rate``.
+
+    >>> parse_like("true", False, "x"), parse_like("3", 0.5, "x"), parse_like("3", 5, "x")
+    (True, 3.0, 3)
+    """
+    if not isinstance(text, str):
+        return text
+    text = text.strip()
+    if default is None:
+        if text.lower() in ("none", "null"):
+            return None
+        for annotation in (int, float, bool):
+            try:
+                return _parse_value(text, annotation, path)
+            except ValueError:
+                continue
+        return text
+    for annotation in (bool, int, float, str):  # bool before int: True is an int
+        if isinstance(default, annotation):
+            return _parse_value(text, annotation, path)
+    raise TypeError(f"{path}: overriding a value of type {type(default).__name__} from the "
+                    "command line is not supported")
 
 
 def apply_overrides(config: Any, overrides: list[str] | tuple[str, ...]) -> Any:

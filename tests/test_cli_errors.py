@@ -112,7 +112,7 @@ CLI_CASES = [
     (["unlearn", "--from", "{original}", "--method", "nosuch", "--out", "{new}"],
      ["unknown method", "nosuch"]),
     (["unlearn", "--from", "{original}", "--method", "finetune", "--hp", "learning_rate=abc",
-      "--out", "{new}"], ["learning_rate", "must be a number", "'abc'"]),
+      "--out", "{new}"], ["--hp learning_rate", "expected a number", "'abc'"]),
     (["unlearn", "--from", "{original}", "--method", "finetune", "--hp", "momentum=abc",
       "--out", "{new}"], ["momentum", "'abc'"]),
     (["unlearn", "--from", "{original}", "--method", "finetune", "--hp", "no_such_knob=1",

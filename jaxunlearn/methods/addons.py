@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxunlearn.config import parse_like
 from jaxunlearn.losses import cross_entropy
 from jaxunlearn.transforms import (
     add_langevin_noise,
@@ -104,10 +105,9 @@ def saliency_static_mask(context: AddonContext, keep_fraction: float = 0.5,
 
 
 def _flag(value: Any, name: str) -> bool:
-    """A boolean option, also from the text form (``true``/``false``/``1``/``0``)."""
-    text = str(value).strip().lower()
-    if isinstance(value, bool) or text in ("true", "false", "1", "0"):
-        return text in ("true", "1")
+    """A boolean option (text forms were parsed by :func:`parse_addon`)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
     raise ValueError(f"addons: clip_spectral_norm option {name} must be true or false, "
                      f"got {value!r}")
 
@@ -176,10 +176,7 @@ def parse_addon(spec: Any) -> tuple[str, dict] | optax.GradientTransformation:
             key, equals, value = item.partition("=")
             if not equals:
                 raise ValueError(f"addons: option {item!r} of {name!r} must look like key=value")
-            try:
-                options[key.strip()] = float(value) if any(c in value for c in ".e") else int(value)
-            except ValueError:
-                options[key.strip()] = value.strip()
+            options[key.strip()] = value
     else:
         raise TypeError(f"addons: expected a name, (name, options) or an Optax transform, got {spec!r}")
     if name not in ADDONS:
@@ -188,7 +185,10 @@ def parse_addon(spec: Any) -> tuple[str, dict] | optax.GradientTransformation:
     if unknown:
         raise ValueError(f"addons: {name!r} has no option {sorted(unknown)}; "
                          f"options: {sorted(ADDONS[name].options)}")
-    return name, options
+    # text values take the type of the option's default (the parser config overrides use)
+    defaults = ADDONS[name].options
+    return name, {key: parse_like(value, defaults[key], f"addons: {name} option {key}")
+                  for key, value in options.items()}
 
 
 def resolve_addons(specs, method, module, *, require_module: bool = True,

@@ -211,6 +211,22 @@ def test_addon_text_form_parses_to_the_tuple_form():
         parse_addon("prob_mask:threshold")
 
 
+def test_addon_options_take_the_type_of_their_default_like_config_overrides():
+    """One parser: a text option is parsed as its default's type (issue 15; a boolean used to
+    stay the string 'false' in the add-on while the config parser made it a bool)."""
+    name, options = parse_addon("clip_spectral_norm:max_norm=2,conv_two_sided=off,"
+                                "track_every_step=TRUE,every_k_steps=10,batch_norm=clamp")
+    assert options == {"max_norm": 2.0, "conv_two_sided": False, "track_every_step": True,
+                       "every_k_steps": 10, "batch_norm": "clamp"}
+    assert type(options["max_norm"]) is float and type(options["every_k_steps"]) is int
+    assert parse_addon(("prob_mask", {"threshold": "0.3"})) == ("prob_mask", {"threshold": 0.3})
+    for spec, message in (("clip_spectral_norm:every_k_steps=2.5", "every_k_steps: expected an int"),
+                          ("clip_spectral_norm:conv_two_sided=maybe", "expected a boolean"),
+                          ("prob_mask:threshold=high", "threshold: expected a number")):
+        with pytest.raises(ValueError, match=message):
+            parse_addon(spec)
+
+
 def test_gradient_statistics_follow_the_schedule_like_the_gradients(digits):
     fns, variables, splits = digits
     records = []
