@@ -21,7 +21,8 @@ method+mask), ``grid_<setting>_per_seed.json`` and ``grid_<setting>_gap.{md,png}
 retraining as a method × mask table and heatmap, the best mask of each method boxed). The tables
 carry the paper's metric families beside the gap: MIA-efficacy, relative unlearning accuracy
 (``rel_UA``, our reading: the share of the retrained model's UA gain reached), the accuracy cost
-(``RA_cost``, ``TA_cost``, points lost against the original) and the runtime (``seconds``).
+(``RA_cost``, ``TA_cost``, points lost against the original) and the runtime (``seconds``;
+``grid_<setting>_seconds.md`` tabulates it per base method and mask).
 """
 
 from __future__ import annotations
@@ -63,16 +64,18 @@ def variant_label(method: str, mask: str) -> str:
     return method if mask == "none" else f"{method}+{mask}"
 
 
-def gap_table(aggregated: list[dict], methods: list[str], masks: list[str]):
-    """Mean and std of the gap to retraining as (methods × masks) arrays, NaN where absent."""
+def gap_table(aggregated: list[dict], methods: list[str], masks: list[str],
+              metric: str = "gap"):
+    """Mean and std of ``metric`` (the gap to retraining) as (methods × masks) arrays, NaN where
+    absent."""
     rows = {row["method"]: row for row in aggregated}
     mean = np.full((len(methods), len(masks)), np.nan)
     std = np.full_like(mean, np.nan)
     for i, method in enumerate(methods):
         for j, mask in enumerate(masks):
             row = rows.get(variant_label(method, mask))
-            if row is not None and "gap_mean" in row:
-                mean[i, j], std[i, j] = row["gap_mean"], row["gap_std"]
+            if row is not None and f"{metric}_mean" in row:
+                mean[i, j], std[i, j] = row[f"{metric}_mean"], row[f"{metric}_std"]
     return mean, std
 
 
@@ -159,6 +162,15 @@ def main(argv=None) -> int:
             handle.write(f"# Gap to retraining, {title}\n\n"
                          f"original model: {reference['original']['gap']}\n\n"
                          + format_markdown_table(table_rows, ["method", *masks]) + "\n")
+        seconds, seconds_std = gap_table(aggregated, methods, masks, "seconds")
+        with open(os.path.join(out, f"grid_{setting}_seconds.md"), "w") as handle:
+            handle.write(f"# Seconds per unlearning run, {title}\n\n"
+                         "(compilation and each variant's tuned epochs included)\n\n"
+                         + format_markdown_table([
+                             {"method": method, **{mask: (f"{seconds[i, j]:.1f}"
+                                                          if np.isfinite(seconds[i, j]) else "")
+                                                   for j, mask in enumerate(masks)}}
+                             for i, method in enumerate(methods)], ["method", *masks]) + "\n")
         heatmap(mean, methods, masks, os.path.join(out, f"grid_{setting}_gap.png"), errors=std,
                 title=f"gap to retraining (lower is better), {title}",
                 colorbar_label="gap to retrain")
