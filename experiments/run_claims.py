@@ -25,6 +25,12 @@ something to unlearn. Its parts, in order (each one experiment script, in its ow
 - ``i2i``: the (masked) autoencoder on Fashion-MNIST, 3 seeds (``i2i/run.py --seeds 0,1,2``);
 - ``summary``: the claim table with verdicts (``summary.py``).
 
+Two parts run at once (``--jobs``, default 2), each as soon as the parts it needs are done
+(:func:`needs`: the tuned configs it reads, and the part that first trains the cached models it
+shares): one part alone keeps a CPU core idle about half of the time (compilation, small batches
+and Python are single-threaded). The numbers do not depend on ``--jobs``; the test tier
+(``--small``) runs its parts one after another.
+
 Resumable: a part that finished leaves ``<out>/done/<part>.json`` (its wall time) and is skipped
 when the command runs again (``--redo PART`` runs it anyway); the originals, references and RMIA
 reference models live in ``<out>/cache`` and compiled programs in ``<out>/jax_cache``, so a part
@@ -111,6 +117,99 @@ def parts(out: str, small: bool) -> list[tuple[str, list[str], float]]:
     return chosen
 
 
+def needs(name: str, small: bool = False) -> tuple[str, ...]:
+    """The parts ``name`` waits for: what it reads (tuned configs) and, so that no two parts
+    train the same cached model at once, the part that trains it first (``setting``: the
+    originals of seeds 0–2; ``tune_random10``: the selection seed's original; ``grid_<s>``: the
+    references of setting s)."""
+    if small:  # the test tier: one after another in list order
+        order = [n for n, _, _ in parts("", True)]
+        return tuple(order[:order.index(name)])
+    if name.startswith("tune_masks_"):
+        return ("tune_" + name.removeprefix("tune_masks_"),)
+    if name in ("tune_random50", "tune_class"):
+        return ("tune_random10",)
+    if name.startswith("grid_"):
+        return ("setting", "tune_masks_" + name.removeprefix("grid_"))
+    return {"curves": ("grid_random50",), "amun": ("grid_random10",), "trw": ("grid_class",),
+            "summary": tuple(n for n, _, _ in parts("", False) if n != "summary")}.get(name, ())
+
+
+def _schedule(todo, jobs, marker, log_dir, environment, expected_total, *, small) -> int:
+    """Run ``todo`` (name, command, expected seconds), up to ``jobs`` at once, each part once
+    the parts it :func:`needs` have their done markers; print a line when one starts and when
+    one ends (with a progress bar weighted by the expected times and an ETA scaled by how the
+    finished parts compared with their expectations). A failed part stops new starts; the
+    running ones finish (and are kept). Returns the exit code."""
+    pending = list(todo)
+    running: dict[str, tuple] = {}
+    started, expected_done, failed, count = time.perf_counter(), 0.0, None, len(todo)
+    finished = 0
+    try:
+        while pending or running:
+            # a part waits only for needed parts this command runs (others were done before,
+            # or --only left them out and the committed tuned configs stand in)
+            ready = [part for part in pending
+                     if not any(_waits_for(other, pending, running)
+                                for other in needs(part[0], small))]
+            while failed is None and ready and len(running) < jobs:
+                name, command, expected = ready.pop(0)
+                pending.remove((name, command, expected))
+                log = open(os.path.join(log_dir, f"{name}.log"), "w")
+                log.write("$ " + " ".join(command) + "\n")
+                log.flush()
+                process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                           env=environment, cwd=os.path.dirname(HERE))
+                running[name] = (process, log, time.perf_counter(), expected, command)
+                print(f"[{finished + len(running)}/{count}] {name} ... "
+                      f"(expected {_clock(expected)})", flush=True)
+            if failed is not None and not running:
+                break
+            if not running:  # cannot happen unless needs() has a cycle
+                raise RuntimeError(f"parts {[p[0] for p in pending]} wait for each other")
+            time.sleep(0.5)
+            for name in list(running):
+                process, log, part_started, expected, command = running[name]
+                if process.poll() is None:
+                    continue
+                log.close()
+                del running[name]
+                seconds = time.perf_counter() - part_started
+                log_path = os.path.join(log_dir, f"{name}.log")
+                if process.returncode != 0:
+                    with open(log_path) as handle:
+                        print("\n".join(handle.read().splitlines()[-15:]), file=sys.stderr)
+                    print(f"{name} failed (exit {process.returncode}) after {_clock(seconds)}; "
+                          f"see {log_path}. Finished parts are kept: run the same command "
+                          "again to continue.", file=sys.stderr)
+                    failed = failed or process.returncode
+                    continue
+                with open(marker(name), "w") as handle:
+                    json.dump({"seconds": seconds, "command": command}, handle)
+                finished += 1
+                expected_done += expected
+                elapsed = time.perf_counter() - started
+                remaining = (expected_total - expected_done) * (elapsed / expected_done)
+                share = expected_done / expected_total if expected_total else 1.0
+                bar = "#" * round(20 * share) + "-" * (20 - round(20 * share))
+                print(f"[{bar}] {share:4.0%} [{finished}/{count}] {name} done in "
+                      f"{_clock(seconds)}; elapsed {_clock(elapsed)}, ETA {_clock(remaining)}",
+                      flush=True)
+    except KeyboardInterrupt:
+        for process, log, *_ in running.values():
+            process.terminate()
+            process.wait()
+            log.close()
+        print("interrupted; finished parts are kept: run the same command again to continue",
+              file=sys.stderr)
+        return 130
+    return 1 if failed else 0
+
+
+def _waits_for(other: str, pending: list, running: dict) -> bool:
+    return other in running or any(part[0] == other for part in pending)
+
+
 def _clock(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
@@ -123,9 +222,15 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default=None, help="comma-separated parts to run")
     parser.add_argument("--redo", default="", help="comma-separated parts to run again")
     parser.add_argument("--readme", default=None, help="also update this README's claim table")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="parts run at once, each when the parts it needs are done "
+                             "(default 2: one part alone leaves a core idle half the time)")
     parser.add_argument("--no-compilation-cache", action="store_true",
                         help="do not keep compiled programs in <out>/jax_cache")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs: expected a positive number of parts, got {args.jobs}")
+    wall_started = time.perf_counter()
     args.out = os.path.abspath(args.out)  # the parts run from the repository's root
     if args.readme is not None:
         args.readme = os.path.abspath(args.readme)
@@ -163,37 +268,13 @@ def main(argv=None) -> int:
     if skipped:
         print(f"already done (kept): {', '.join(skipped)}", flush=True)
     expected_total = sum(seconds for _, _, seconds in todo)
-    print(f"{len(todo)} part(s) to run, expected {_clock(expected_total)} on 2 CPU cores; "
-          f"logs in {log_dir}", flush=True)
-    started, expected_done, timings = time.perf_counter(), 0.0, {}
-    for index, (name, command, expected) in enumerate(todo, 1):
-        log_path = os.path.join(log_dir, f"{name}.log")
-        print(f"[{index}/{len(todo)}] {name} ... (expected {_clock(expected)})", flush=True)
-        part_started = time.perf_counter()
-        with open(log_path, "w") as log:
-            log.write("$ " + " ".join(command) + "\n")
-            log.flush()
-            code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT,
-                                   env=environment, cwd=os.path.dirname(HERE))
-        seconds = time.perf_counter() - part_started
-        if code != 0:
-            with open(log_path) as log:
-                tail = log.read().splitlines()[-15:]
-            print("\n".join(tail), file=sys.stderr)
-            print(f"{name} failed (exit {code}) after {_clock(seconds)}; see {log_path}. "
-                  "Finished parts are kept: run the same command again to continue.",
-                  file=sys.stderr)
-            return 1
-        with open(marker(name), "w") as handle:
-            json.dump({"seconds": seconds, "command": command}, handle)
-        timings[name] = seconds
-        expected_done += expected
-        elapsed = time.perf_counter() - started
-        remaining = (expected_total - expected_done) * (elapsed / expected_done)
-        share = expected_done / expected_total if expected_total else 1.0
-        bar = "#" * round(20 * share) + "-" * (20 - round(20 * share))
-        print(f"[{bar}] {share:4.0%} [{index}/{len(todo)}] {name} done in {_clock(seconds)}; "
-              f"elapsed {_clock(elapsed)}, ETA {_clock(remaining)}", flush=True)
+    jobs = min(args.jobs, max(len(todo), 1))
+    print(f"{len(todo)} part(s) to run, {_clock(expected_total)} of work on 2 CPU cores, "
+          f"{jobs} part(s) at a time; logs in {log_dir}", flush=True)
+    code = _schedule(todo, jobs, marker, log_dir, environment, expected_total, small=args.small)
+    if code:
+        return code
+    wall = time.perf_counter() - wall_started
     total = {}
     for name in names:
         if os.path.exists(marker(name)):
@@ -201,7 +282,8 @@ def main(argv=None) -> int:
                 total[name] = json.load(handle)["seconds"]
     lines = [f"| {name} | {_clock(seconds)} |" for name, seconds in total.items()]
     text = ("| part | wall time |\n|---|---:|\n" + "\n".join(lines)
-            + f"\n| **total** | **{_clock(sum(total.values()))}** |\n")
+            + f"\n| sum of the parts | {_clock(sum(total.values()))} |\n"
+            + f"| **this command, {jobs} part(s) at a time** | **{_clock(wall)}** |\n")
     with open(os.path.join(args.out, "timings.md"), "w") as handle:
         handle.write(text)
     print(text)
