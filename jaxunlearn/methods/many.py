@@ -20,22 +20,23 @@ What is per model and what is shared:
 - **shared** (``in_axes=None``): the retain inputs and labels, the forget set when ``prepare``
   does not replace it, the hyperparameters and the program itself.
 
-Add-ons that close over per-model arrays (SalUn's saliency mask, the ``salun_mask`` add-on, both
-:func:`~jaxunlearn.transforms.static_mask` of the model's own gradient) cannot be one Python
-object for all models. Each model's chain update is traced to a jaxpr; if the M programs are the
-same up to their array constants, the constants that differ travel in the vmapped optimizer state
-(:class:`PerModelConstantsState`) and one update evaluates the common jaxpr. Chains whose programs
-differ (a transform closing over a per-model Python number) are not vmapped.
+Per-model values of the Optax chain (SalUn's saliency mask and the ``salun_mask`` add-on, both
+a :func:`~jaxunlearn.transforms.static_mask` of the model's own gradient; the add-ons' PRNG keys)
+live in its state: each model's own ``init`` sets them, the M states are stacked, and one
+``update``, the same Python program for every model, runs vmapped over them. That the M chains'
+updates are one program is checked without tracing
+(:func:`~jaxunlearn.methods.same_program.same_update`); a transform whose update closes over a
+per-model value (a Python number, an array) is not vmapped, nor are static masks whose uniform
+leaves (kept or frozen whole, closed over as constants) differ between models.
 
 Not vmapped (``sequential_fallback=True`` loops over :func:`~jaxunlearn.methods.unlearn`,
 otherwise a ``ValueError`` names the cause): methods with their own program (``Method.run``, e.g.
 ``alu``), ``from_scratch`` methods (``retrain``), methods that declare ``per_model_data`` (AMUN's
 adversarial set: its size varies per model), ``workdir`` checkpointing, and, found after
 ``prepare`` has run, per-model preparations whose shapes or hyperparameters differ or chains
-whose programs differ. The
-vmapped path runs on one device (the first of ``jax.devices()``); hyperparameters (the matched
-forget batch size) follow the default mesh of :func:`~jaxunlearn.methods.unlearn` so that each
-model's recipe is the same.
+whose updates differ. The vmapped path runs on one device (the first of ``jax.devices()``);
+hyperparameters (the matched forget batch size) follow the default mesh of
+:func:`~jaxunlearn.methods.unlearn` so that each model's recipe is the same.
 """
 
 from __future__ import annotations
@@ -53,13 +54,6 @@ from jaxunlearn.evaluate.shadows import num_models
 from jaxunlearn.evaluate.ulira_audit import stack_models, unstack_model
 from jaxunlearn.methods.addons import resolve_addons
 from jaxunlearn.methods.base import Method, get_method
-from jaxunlearn.methods.per_model_tx import (
-    PerModelConstantsState,
-    _NotVmappable,
-    _per_model_or_shared,
-    _shared_transform,
-    _stack,
-)
 from jaxunlearn.methods.run import (
     StreamOrders,
     UnlearnResult,
@@ -69,13 +63,37 @@ from jaxunlearn.methods.run import (
     run_steps,
     unlearn,
 )
+from jaxunlearn.methods.same_program import same_update
 from jaxunlearn.methods.step import build_unlearn_step
 from jaxunlearn.train.progress import progress_bar
 from jaxunlearn.train.sharding import check_divisible, make_mesh, replicate, replicated
 from jaxunlearn.train.steps import create_train_state, epoch_order, state_variables, steps_per_epoch
 
-__all__ = ["PerModelConstantsState", "UnlearnManyResult", "can_vmap", "unlearn_many",
-           "vmap_unsupported_reason"]
+__all__ = ["UnlearnManyResult", "can_vmap", "unlearn_many", "vmap_unsupported_reason"]
+
+
+class _NotVmappable(Exception):
+    """The M runs do not fit one vmapped program (found after ``prepare``)."""
+
+
+def _stack(trees: Sequence[Any], what: str) -> Any:
+    """Stack pytrees along a new leading axis, or raise :class:`_NotVmappable` naming ``what``."""
+    structure = jax.tree.structure(trees[0])
+    shapes = [(np.shape(leaf), jnp.result_type(leaf)) for leaf in jax.tree.leaves(trees[0])]
+    for index, tree in enumerate(trees[1:], start=1):
+        if (jax.tree.structure(tree) != structure or
+                [(np.shape(leaf), jnp.result_type(leaf)) for leaf in jax.tree.leaves(tree)]
+                != shapes):
+            raise _NotVmappable(f"{what} of model {index} differs in structure or shape from "
+                                "model 0's")
+    return jax.tree.map(lambda *leaves: jnp.stack([jnp.asarray(leaf) for leaf in leaves]), *trees)
+
+
+def _per_model_or_shared(values: Sequence[Any], default: Any, what: str) -> tuple[Any, int | None]:
+    """``(shared, None)`` when no model replaces ``default``, else ``(stacked, 0)``."""
+    if all(value is None for value in values):
+        return default, None
+    return _stack([default if value is None else value for value in values], what), 0
 
 
 @dataclasses.dataclass
@@ -286,12 +304,6 @@ def unlearn_many(
     mesh = make_mesh(jax.devices()[:1])
     augmentation = splits.train.augmentation if hyper.get("augment", True) else None
 
-    def step_builder(step_tx):
-        return build_unlearn_step(
-            method, model_fns.apply, step_tx, hyper=hyper, num_forget=num_forget,
-            num_retain=num_retain, num_classes=splits.train.num_classes, mesh=mesh,
-            augmentation=augmentation, stats_microbatches=first.microbatches)
-
     forget_keys = [_stream_key(plan.state.key, 1) for plan in plans]
     retain_keys = [_stream_key(plan.state.key, 2) for plan in plans]
 
@@ -308,27 +320,23 @@ def unlearn_many(
         forget_labels, labels_axis = _per_model_or_shared(
             [plan.forget_labels for plan in plans], forget_set.labels, "forget_labels")
         aux = _stack([plan.aux for plan in plans], "prepare's aux")
-        first_arguments = (first.state, orders(forget_keys[:1], num_forget,
-                                               hyper["forget_batch_size"], 0)[0],
-                           orders(retain_keys[:1], num_retain, hyper["batch_size"], 0)[0],
-                           jnp.asarray(first.forget_inputs if first.forget_inputs is not None
-                                       else forget_set.inputs),
-                           jnp.asarray(first.forget_labels if first.forget_labels is not None
-                                       else forget_set.labels, jnp.int32),
-                           jnp.asarray(retain.inputs), jnp.asarray(retain.labels), first.aux)
-        step_tx, opt_state = _shared_transform([plan.tx for plan in plans],
-                                               [plan.state.opt_state for plan in plans],
-                                               step_builder, first_arguments)
-        states = _stack([plan.state._replace(opt_state=None) for plan in plans], "the state")
+        if not all(same_update(plan.tx, first.tx) for plan in plans[1:]):
+            raise _NotVmappable("the Optax chains' update programs differ between models (a "
+                                "transform's update closes over a per-model value; keep such "
+                                "values in its state)")
+        states = _stack([plan.state for plan in plans], "the state")
     except _NotVmappable as error:
         return not_vmapped(str(error))
 
-    state = jax.tree.map(lambda leaf: leaf.copy(),
-                         replicate(states._replace(opt_state=opt_state), mesh))
+    state = jax.tree.map(lambda leaf: leaf.copy(), replicate(states, mesh))
     arrays = replicate((jnp.asarray(forget_inputs), jnp.asarray(forget_labels, jnp.int32),
                         jnp.asarray(retain.inputs), jnp.asarray(retain.labels), aux), mesh)
+    step = build_unlearn_step(  # the first model's chain: its update is every model's
+        method, model_fns.apply, first.tx, hyper=hyper, num_forget=num_forget,
+        num_retain=num_retain, num_classes=splits.train.num_classes, mesh=mesh,
+        augmentation=augmentation, stats_microbatches=first.microbatches)
     step_fn = jax.jit(
-        jax.vmap(step_builder(step_tx), in_axes=(0, 0, 0, forget_axis, labels_axis, None, None, 0)),
+        jax.vmap(step, in_axes=(0, 0, 0, forget_axis, labels_axis, None, None, 0)),
         donate_argnums=(0,), out_shardings=(replicated(mesh), replicated(mesh)))
 
     histories: list[list[dict]] = [[] for _ in plans]

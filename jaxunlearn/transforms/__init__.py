@@ -44,7 +44,7 @@ from jaxunlearn.transforms.masks import (
     prob_mask,
 )
 from jaxunlearn.transforms.layer_shapes import LayerSpec, record_batch_norms, record_layer_shapes
-from jaxunlearn.transforms.saliency import saliency_mask, static_mask
+from jaxunlearn.transforms.saliency import StaticMaskState, saliency_mask, static_mask
 from jaxunlearn.transforms.spectral import (
     ClipSpectralNormState,
     clip_spectral_norm,
@@ -68,6 +68,7 @@ __all__ = [
     "GradStats",
     "LangevinNoiseState",
     "LayerSpec",
+    "StaticMaskState",
     "TiltedAggregateState",
     "add_langevin_noise",
     "aggregate_identity",

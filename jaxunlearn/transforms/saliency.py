@@ -2,12 +2,13 @@
 
 Fan et al., "SalUn: Empowering Machine Unlearning via Gradient-based Weight Saliency" (ICLR 2024)
 restrict unlearning to the weights with the largest forget-loss gradient. The mask is fixed before
-unlearning starts; :func:`static_mask` applies it inside an ``optax.chain``.
+unlearning starts; :func:`static_mask` applies it inside an ``optax.chain``, carrying it in its
+state (:class:`StaticMaskState`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -64,6 +65,21 @@ def saliency_mask(grads: Any, keep_fraction: float = 0.5) -> Any:
     return jax.tree_util.tree_unflatten(treedef, pieces)
 
 
+class StaticMaskState(NamedTuple):
+    """State of :func:`static_mask`: the mask itself.
+
+    The mask is a per-model constant, so it lives in the state rather than in the update's
+    closure: the update is then one program for every mask with the same uniform leaves, and M
+    models' states stacked on a leading axis ``jax.vmap`` through it
+    (:func:`jaxunlearn.methods.unlearn_many`).
+
+    Attributes:
+      mask: pytree like the params, of booleans or of finite numbers.
+    """
+
+    mask: Any
+
+
 def static_mask(mask: Any) -> optax.GradientTransformationExtraArgs:
     """Multiply the update element-wise by a fixed mask (masked coordinates become −0.0).
 
@@ -73,12 +89,23 @@ def static_mask(mask: Any) -> optax.GradientTransformationExtraArgs:
     static_mask(m))`` never moves a masked weight. Masking only the gradient lets weight decay
     and momentum move them (SalUn issue #32).
 
+    ``init`` puts the mask into the state (:class:`StaticMaskState`) and ``update`` reads it from
+    there, so masks that differ only in their mixed leaves share one update program. A leaf
+    whose elements are all equal (all kept, all frozen, one weight) is the exception: the update
+    applies it as the constant it is, so that XLA simplifies it as it would any constant (an
+    all-ones mask leaves the update bit for bit as it would be without the mask); the state's
+    copy of such a leaf is not read.
+
     Args:
       mask: pytree like the params, of booleans or of numbers (a weight per coordinate; 0
         freezes the coordinate).
 
     Returns:
-      A ``GradientTransformationExtraArgs`` with an empty state.
+      A ``GradientTransformationExtraArgs`` with state :class:`StaticMaskState`.
+
+    Raises:
+      ValueError: ``mask`` without leaves, with leaves neither boolean nor numeric, or not
+        finite; at ``update``, a mask whose structure or leaf shapes differ from the updates'.
 
     Example:
       >>> import jax.numpy as jnp
@@ -97,24 +124,36 @@ def static_mask(mask: Any) -> optax.GradientTransformationExtraArgs:
         if leaf.dtype != bool and not bool(jnp.all(jnp.isfinite(leaf))):
             raise ValueError("mask must be finite")
     mask = jax.tree_util.tree_unflatten(treedef, leaves)
+    # the uniform leaves, closed over as constants (None: read from the state)
+    constants = tuple(leaf if leaf.size and bool(jnp.all(leaf == jnp.ravel(leaf)[0])) else None
+                      for leaf in leaves)
 
-    def init_fn(params: Any) -> optax.EmptyState:
+    def init_fn(params: Any) -> StaticMaskState:
         del params
-        return optax.EmptyState()
+        return StaticMaskState(mask)
 
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
-        if jax.tree_util.tree_structure(updates) != treedef:
-            structure = jax.tree_util.tree_structure(updates)
+        state_leaves, state_treedef = jax.tree_util.tree_flatten(state.mask)
+        structure = jax.tree_util.tree_structure(updates)
+        if structure != treedef:
             raise ValueError(f"mask has structure {treedef}, updates have {structure}")
-
-        def apply(m, u):
-            if m.shape != u.shape:
-                raise ValueError(f"mask leaf of shape {m.shape} for an update of shape {u.shape}")
-            if m.dtype == bool:
-                return masked_where(m, u)
-            return masked_where(m != 0, u * m.astype(u.dtype))
-
-        return jax.tree_util.tree_map(apply, mask, updates), state
+        if state_treedef != treedef:
+            raise ValueError(f"state: its mask has structure {state_treedef}, the transform's "
+                             f"{treedef}")
+        update_leaves = jax.tree_util.tree_leaves(updates)
+        masked = [_mask_leaf(state_leaf if constant is None else constant, update)
+                  for constant, state_leaf, update in zip(constants, state_leaves, update_leaves)]
+        return jax.tree_util.tree_unflatten(structure, masked), state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def _mask_leaf(keep: jax.Array, update: jax.Array) -> jax.Array:
+    """One leaf of :func:`static_mask`: ``update`` where ``keep`` is True or nonzero (times the
+    weight), −0.0 elsewhere."""
+    if keep.shape != update.shape:
+        raise ValueError(f"mask leaf of shape {keep.shape} for an update of shape {update.shape}")
+    if keep.dtype == bool:
+        return masked_where(keep, update)
+    return masked_where(keep != 0, update * keep.astype(update.dtype))

@@ -28,6 +28,7 @@ from jaxunlearn.methods import (
     unlearn_many,
     vmap_unsupported_reason,
 )
+from jaxunlearn.methods.addons import AddonContext, saliency_static_mask
 from jaxunlearn.methods.terms import forget_cross_entropy, retain_cross_entropy
 from method_helpers import identical, leaves
 
@@ -96,10 +97,27 @@ def test_each_model_matches_its_own_unlearn_run(problem, method):
     _assert_matches_reference(problem, method, hyper=hyper)
 
 
-def test_salun_carries_each_models_saliency_mask(problem):
-    # the masks come from each model's own gradient: the chains close over different arrays
-    many = _assert_matches_reference(problem, "salun")
-    assert many.logs[0]["saliency_keep_fraction"] == 0.5
+def _saliency_masks(problem, count):
+    """Each model's SalUn mask, as the ``salun_mask`` add-on builds it for that model alone."""
+    masks = []
+    for index in range(count):
+        context = AddonContext(problem.fns, unstack_model(problem.stacked, index), problem.splits,
+                               {}, index)
+        masks.append(saliency_static_mask(context).init(None).mask)
+    return masks
+
+
+@pytest.mark.parametrize("method, addons", [("salun", ()), ("random_label", ("salun_mask",))])
+def test_salun_masks_differ_per_model_and_each_model_matches_its_own_run(problem, method, addons):
+    # the masks come from each model's own gradient; they travel in the stacked optimizer state
+    # and one update program serves both models
+    first, second = _saliency_masks(problem, 2)
+    differing = sum(int(np.sum(np.asarray(a) != np.asarray(b)))
+                    for a, b in zip(jax.tree.leaves(first), jax.tree.leaves(second)))
+    assert differing > 0
+    many = _assert_matches_reference(problem, method, addons=addons)
+    if method == "salun":
+        assert many.logs[0]["saliency_keep_fraction"] == 0.5
 
 
 @pytest.mark.slow
@@ -167,7 +185,8 @@ def _shrinking_forget_set(model_fns, variables, splits, hyper, key):
 
 
 def _per_model_scale(model_fns, variables, splits, hyper, key):
-    return Prepared(addons=(optax.scale(1.0 + 0.5 * key),))  # a Python number per model
+    # a Python number per model in the update's closure, not in the state
+    return Prepared(addons=(optax.scale(1.0 + 0.5 * key),))
 
 
 @pytest.mark.parametrize("prepare, cause", [(_shrinking_forget_set, "forget"),
