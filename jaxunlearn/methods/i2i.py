@@ -67,6 +67,7 @@ from scipy import stats
 from jaxunlearn.losses import per_example_squared_error, reconstruction_mse
 from jaxunlearn.methods.base import Batch, Method, Prepared, TermContext, logits_of, register_method
 from jaxunlearn.models.autoencoder import encoder_apply
+from jaxunlearn.transforms.noise import gaussian_noise_like
 
 IMAGE_TO_IMAGE_METHODS = ("i2i_decouple", "i2i_noise_target")
 """Registered methods that need an image-to-image model (reconstruction losses)."""
@@ -285,8 +286,9 @@ def output_perturbation(noise_std: float, at_step: int,
     """Adds N(0, noise_std² I) to the update of step ``at_step`` only (the Gaussian mechanism's
     release of the parameters that step starts from, when the step's other updates are zero).
 
-    The noise is one standard-normal vector from ``key(seed)``, as long as all parameters
-    together, cut into the leaves in ``tree_flatten`` order.
+    The noise is :func:`jaxunlearn.transforms.gaussian_noise_like` of ``key(seed)``: one float32
+    standard-normal vector as long as all parameters together, scaled by ``noise_std`` and cut
+    into the leaves in ``tree_flatten`` order.
     """
     if not noise_std >= 0 or not math.isfinite(noise_std):
         raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
@@ -298,19 +300,14 @@ def output_perturbation(noise_std: float, at_step: int,
 
     def update(updates, state, params=None, **extra):
         del params, extra
-        leaves, treedef = jax.tree_util.tree_flatten(updates)
-        sizes = [leaf.size for leaf in leaves]
-        offsets = np.cumsum([0] + sizes)
 
-        def add_noise(leaves):
-            noise = jax.random.normal(jax.random.wrap_key_data(state.key), (int(offsets[-1]),))
-            return [leaf + (noise_std * noise[start:start + leaf.size]).reshape(leaf.shape)
-                    .astype(leaf.dtype) for leaf, start in zip(leaves, offsets)]
+        def add_noise(updates):
+            noise = gaussian_noise_like(jax.random.wrap_key_data(state.key), updates, noise_std)
+            return jax.tree_util.tree_map(lambda leaf, w: leaf + w, updates, noise)
 
-        leaves = jax.lax.cond(state.count == at_step, add_noise, lambda leaves: list(leaves),
-                              leaves)
-        return (jax.tree_util.tree_unflatten(treedef, leaves),
-                OutputPerturbationState(state.count + 1, state.key))
+        updates = jax.lax.cond(state.count == at_step, add_noise, lambda updates: updates,
+                               updates)
+        return updates, OutputPerturbationState(state.count + 1, state.key)
 
     return optax.GradientTransformationExtraArgs(init, update)
 

@@ -1,6 +1,8 @@
 """Optax gradient transformations for unlearning, one concern per module.
 
 - :mod:`~jaxunlearn.transforms.langevin`: Langevin noise and ℓ2-ball projection (projected noisy GD).
+- :mod:`~jaxunlearn.transforms.noise`: Gaussian noise shaped like a pytree, the one draw behind
+  Langevin noise, ALU's chains and the Gaussian mechanism's output perturbation.
 - :mod:`~jaxunlearn.transforms.tilted`: tilted aggregation (TERM) and the TRW target.
 - :mod:`~jaxunlearn.transforms.masks`: feasible-update masks (AND, PROB, focus) that wrap any
   first-order method, fed by :mod:`~jaxunlearn.transforms.grad_stats` through Optax extra args;
@@ -24,6 +26,7 @@ from jaxunlearn.transforms.langevin import (
     global_norm,
     project_l2_ball,
 )
+from jaxunlearn.transforms.noise import gaussian_noise_like
 from jaxunlearn.transforms.mask_probability import (
     agreement_probability,
     centered_sign_probability,
@@ -83,6 +86,7 @@ __all__ = [
     "focus_centered",
     "focus_mask",
     "focus_probability",
+    "gaussian_noise_like",
     "grad_stats_from_samples",
     "joint_feasibility_probability",
     "layer_spectral_norms",
