@@ -28,7 +28,6 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxunlearn.alu.clipping import REGULARIZERS, clipped_value_and_grad, tree_norm
 from jaxunlearn.alu.objective import ALUData

@@ -7,6 +7,8 @@
 - :mod:`~jaxunlearn.transforms.masks`: feasible-update masks (AND, PROB, focus) that wrap any
   first-order method, fed by :mod:`~jaxunlearn.transforms.grad_stats` through Optax extra args;
   probabilities in :mod:`~jaxunlearn.transforms.mask_probability`.
+- :mod:`~jaxunlearn.transforms.phase_switch` and :mod:`~jaxunlearn.transforms.output_perturbation`:
+  two optimizers in sequence, and the Gaussian mechanism's one-step release (``i2i_decouple``).
 - :mod:`~jaxunlearn.transforms.saliency`: SalUn's saliency mask and a static element-wise mask.
 - :mod:`~jaxunlearn.transforms.spectral`: FastClip layer-wise spectral-norm clipping, with the
   layer shapes recorded by :mod:`~jaxunlearn.transforms.layer_shapes`.
@@ -46,6 +48,11 @@ from jaxunlearn.transforms.masks import (
     focus_probability,
     prob_mask,
 )
+from jaxunlearn.transforms.output_perturbation import (
+    OutputPerturbationState,
+    output_perturbation,
+)
+from jaxunlearn.transforms.phase_switch import PhaseSwitchState, phase_switch
 from jaxunlearn.transforms.layer_shapes import LayerSpec, record_batch_norms, record_layer_shapes
 from jaxunlearn.transforms.saliency import saliency_mask, static_mask
 from jaxunlearn.transforms.spectral import (
@@ -71,6 +78,8 @@ __all__ = [
     "GradStats",
     "LangevinNoiseState",
     "LayerSpec",
+    "OutputPerturbationState",
+    "PhaseSwitchState",
     "TiltedAggregateState",
     "add_langevin_noise",
     "aggregate_identity",
@@ -91,7 +100,9 @@ __all__ = [
     "joint_feasibility_probability",
     "layer_spectral_norms",
     "microbatch_mean_stats",
+    "output_perturbation",
     "per_example_grad_stats",
+    "phase_switch",
     "prob_mask",
     "record_batch_norms",
     "record_layer_shapes",

@@ -5,7 +5,10 @@ Langevin dynamics (Chien, Wang, Chen, Li, NeurIPS 2024, Eq. (2)) adds √(2ησ�
 W_t ~ N(0, I_d) at every step (:func:`jaxunlearn.transforms.add_langevin_noise`,
 :func:`jaxunlearn.alu.step_noise`), and the Gaussian mechanism (Dwork & Roth 2014, Thm A.1)
 releases θ + N(0, σ²I) once (:func:`jaxunlearn.transforms.output_perturbation`). All three draw
-their noise with :func:`gaussian_noise_like`, so one key gives the same numbers everywhere.
+their noise with :func:`gaussian_noise_like`, so one key gives the same numbers everywhere, up to
+the last bit: Langevin noise passes its scale as ``std``, while ALU and the output perturbation
+scale the unit draw themselves, and XLA:CPU rounds the sampler fused with a scale differently in
+the last bit from a unit draw scaled afterwards (each keeps the program it has always compiled).
 """
 
 from __future__ import annotations
