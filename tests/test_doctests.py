@@ -30,6 +30,7 @@ def test_docstring_examples(name):
 TRANSFORM_FACTORIES = (
     "add_langevin_noise", "project_l2_ball", "tilted_aggregate", "feasible_mask", "and_mask",
     "prob_mask", "focus_mask", "static_mask", "saliency_mask", "clip_spectral_norm",
+    "phase_switch", "output_perturbation",
 )
 
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import optax
 
 REGULARIZERS = ("inside", "after")
 
@@ -45,8 +46,8 @@ def _check_regularizer(regularizer: str) -> None:
 
 def tree_norm(tree: Any) -> jax.Array:
     """‖tree‖₂ over all leaves together (per example when the leaves carry a leading axis that
-    the caller vmaps over)."""
-    return jnp.sqrt(sum(jnp.sum(jnp.square(leaf)) for leaf in jax.tree_util.tree_leaves(tree)))
+    the caller vmaps over): ``optax.tree.norm``."""
+    return optax.tree.norm(tree)
 
 
 def clip_tree(tree: Any, clip_norm: float | jax.Array) -> Any:

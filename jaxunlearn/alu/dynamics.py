@@ -28,10 +28,10 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxunlearn.alu.clipping import REGULARIZERS, clipped_value_and_grad, tree_norm
 from jaxunlearn.alu.objective import ALUData
+from jaxunlearn.transforms.noise import gaussian_noise_like
 
 # fold_in tag deriving a chain's permutation from its noise key
 _PERMUTATION_TAG = 0x5EED
@@ -115,17 +115,11 @@ def as_key(key: Any) -> jax.Array:
 
 
 def step_noise(key: jax.Array, step: int | jax.Array, params: Any) -> Any:
-    """W_t ~ N(0, I) shaped like ``params``: one float32 normal vector from ``fold_in(key, step)``
-    over all parameters (leaves in ``tree_flatten`` order), cut into the leaves and cast to their
-    dtypes. One draw for the whole pytree, not one per leaf: per-leaf draws cost about a second
-    of XLA compilation per leaf on CPU."""
-    leaves, treedef = jax.tree_util.tree_flatten(params)
-    sizes = [int(np.prod(jnp.shape(leaf))) for leaf in leaves]
-    flat = jax.random.normal(jax.random.fold_in(key, step), (sum(sizes),), jnp.float32)
-    pieces = jnp.split(flat, np.cumsum(sizes)[:-1]) if len(sizes) > 1 else [flat]
-    noise = [piece.reshape(jnp.shape(leaf)).astype(leaf.dtype)
-             for piece, leaf in zip(pieces, leaves)]
-    return jax.tree_util.tree_unflatten(treedef, noise)
+    """W_t ~ N(0, I) shaped like ``params``, drawn from ``fold_in(key, step)`` by
+    :func:`jaxunlearn.transforms.gaussian_noise_like`: one float32 normal vector over all
+    parameters (leaves in ``tree_flatten`` order), cut into the leaves and cast to their dtypes,
+    the layout :func:`jaxunlearn.transforms.add_langevin_noise` draws too."""
+    return gaussian_noise_like(jax.random.fold_in(key, step), params)
 
 
 def project_ball(params: Any, radius: jax.Array | float) -> Any:

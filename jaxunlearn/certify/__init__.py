@@ -11,6 +11,8 @@
 * :mod:`.baselines` — noise of Descent-to-Delete and of PABI noisy fine-tuning.
 * :mod:`.retraining` — the cost of retraining under the same certificate (a fresh chain from
   the data-free stationary law to the same (ε, δ)), to compare with the unlearning steps K.
+* :mod:`.i2i` — the (ε, δ) Gaussian-mechanism certificate of ``i2i_decouple``'s decoupling
+  phase, as reconstructed (Varshney & Torra 2025; Dwork & Roth 2014, Thm A.1).
 * :mod:`.certificate` — one-call certificates used by the CLI and the experiments; public data
   (ALU, Inane et al., ICML 2026) enters through Δ = 2SM/(n_private + n_public).
 
@@ -28,6 +30,10 @@ from jaxunlearn.certify.certificate import (
 )
 from jaxunlearn.certify.constants import gradient_sensitivity, logistic_constants
 from jaxunlearn.certify.conversion import rdp_to_dp, sigma_for_target, steps_for_target
+from jaxunlearn.certify.i2i import (
+    DecouplingGuarantee, ascent_displacement_bound, gaussian_mechanism_delta, gaussian_noise_std,
+    training_sensitivity_bound,
+)
 from jaxunlearn.certify.langevin import lu_eps0, lu_renyi, lu_sequential
 from jaxunlearn.certify.retraining import (
     data_free_variance, public_for_no_more_than_retraining, retraining_epsilon,
@@ -46,4 +52,6 @@ __all__ = [
     "langevin_epsilon", "langevin_steps_for_target", "langevin_sigma_for_target",
     "data_free_variance", "retraining_epsilon", "retraining_steps_for_target",
     "unlearning_vs_retraining", "public_for_no_more_than_retraining",
+    "DecouplingGuarantee", "ascent_displacement_bound", "training_sensitivity_bound",
+    "gaussian_noise_std", "gaussian_mechanism_delta",
 ]

@@ -55,6 +55,7 @@ from jaxunlearn.evaluate.generative import (
     evaluate_reconstruction,
     frechet_distance,
     mean_cosine_similarity,
+    mean_reconstruction_error,
     ood_auroc,
     output_distance,
     penultimate_features,
@@ -129,5 +130,5 @@ __all__ = [
     "rmia", "roc_curve", "roc_metrics", "softmax", "true_label_prob", "tune_offline_a", "tv_distance",
     "ulira", "ulira_game", "stack_models", "train_original_and_retrained", "ulira_models",
     "unstack_model",
-    "Backdoor", "backdoor_regeneration", "error_percentile", "evaluate_reconstruction", "frechet_distance", "mean_cosine_similarity", "ood_auroc", "output_distance", "penultimate_features", "per_example_error", "poison", "reconstruct", "reconstruction_errors", "reconstruction_membership_attack", "split_errors", "stamp_cue",
+    "Backdoor", "backdoor_regeneration", "error_percentile", "evaluate_reconstruction", "frechet_distance", "mean_cosine_similarity", "mean_reconstruction_error", "ood_auroc", "output_distance", "penultimate_features", "per_example_error", "poison", "reconstruct", "reconstruction_errors", "reconstruction_membership_attack", "split_errors", "stamp_cue",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "evaluate_reconstruction",
     "frechet_distance",
     "mean_cosine_similarity",
+    "mean_reconstruction_error",
     "ood_auroc",
     "output_distance",
     "penultimate_features",
@@ -121,6 +122,14 @@ def reconstruction_errors(apply_fn: Callable, variables: dict, inputs: Any, *,
     """Per-example reconstruction MSE of ``inputs`` under the model, shape ``(n,)``."""
     return per_example_error(reconstruct(apply_fn, variables, inputs, batch_size=batch_size),
                              inputs)
+
+
+def mean_reconstruction_error(apply_fn: Callable, variables: dict, inputs: Any,
+                              batch_size: int = 512) -> float:
+    """Mean over ``inputs`` of the eval-mode per-example reconstruction MSE (``i2i_decouple``'s
+    stopping level τ is a multiple of it on the test set)."""
+    return float(np.mean(reconstruction_errors(apply_fn, variables, inputs,
+                                               batch_size=batch_size)))
 
 
 def split_errors(apply_fn: Callable, variables: dict, splits: Any) -> dict[str, np.ndarray]:

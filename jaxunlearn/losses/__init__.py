@@ -11,12 +11,16 @@ from jaxunlearn.losses.classification import (
     weighted_accuracy,
 )
 from jaxunlearn.losses.reconstruction import (
+    capped_reconstruction_mse,
+    encoding_mse,
     per_example_squared_error,
     reconstruction_ascent_loss,
     reconstruction_mse,
 )
 
 __all__ = [
+    "capped_reconstruction_mse",
+    "encoding_mse",
     "cross_entropy",
     "distillation_kl",
     "gradient_ascent_loss",

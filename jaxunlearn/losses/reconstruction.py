@@ -45,3 +45,22 @@ def reconstruction_ascent_loss(outputs: jax.Array, targets: jax.Array,
     """Negated :func:`reconstruction_mse`: minimising it ascends the reconstruction error (the
     "Max Loss" baseline of Li et al., ICLR 2024, and the unbounded form of a decoupling step)."""
     return -reconstruction_mse(outputs, targets, weights)
+
+
+def capped_reconstruction_mse(outputs: jax.Array, targets: jax.Array, weights: jax.Array,
+                              cap: jax.Array | float) -> jax.Array:
+    """Weighted mean over the batch of min(e_i, τ), e_i the per-example pixel MSE and τ = ``cap``.
+
+    Its negation is the bounded decoupling ascent of ``i2i_decouple`` (Varshney & Torra, arXiv
+    2502.04260, as reconstructed in :mod:`jaxunlearn.certify.i2i`): an example whose error has
+    reached the unseen-data level τ has no gradient, so the ascent stops there.
+    """
+    return _weighted_mean(jnp.minimum(per_example_squared_error(outputs, targets), cap), weights)
+
+
+def encoding_mse(student: jax.Array, teacher: jax.Array, weights: jax.Array) -> jax.Array:
+    """Weighted mean over the batch of the per-example mean of (student − teacher)² over the
+    encoding's entries, in the encodings' own dtype: ‖E_θ(x) − E_θ0(x')‖² of Li, Hsu, Chen &
+    Marculescu (ICLR 2024), the ``i2i_noise_target`` loss."""
+    per_example = jnp.mean(jnp.square(student - teacher).reshape(student.shape[0], -1), axis=1)
+    return jnp.sum(per_example * weights) / jnp.maximum(jnp.sum(weights), 1.0)

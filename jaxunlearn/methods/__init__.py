@@ -23,6 +23,8 @@ from jaxunlearn.methods import (  # noqa: F401  (registration side effects)
     finetune,
     gradient_ascent,
     i2i,
+    i2i_decouple,
+    i2i_noise_target,
     l1_sparse,
     langevin,
     neggrad_plus,

@@ -46,6 +46,8 @@ class AddonContext:
       hyper: the method's hyperparameters (``learning_rate`` for Langevin noise).
       key: an int seed.
       module: the Flax module, when known (spectral clipping records its layer shapes).
+      tx: the optimizer the caller passed to ``unlearn(..., tx=...)``, or ``None`` when the
+        method's own optimizer (built from ``hyper``) runs.
     """
 
     model_fns: Any
@@ -54,6 +56,7 @@ class AddonContext:
     hyper: dict
     key: int
     module: Any = None
+    tx: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,6 +145,23 @@ def _spectral(context: AddonContext, max_norm: float = 1.0, every_k_steps: int =
                               batch_norms=batch_norms)
 
 
+def _langevin(context: AddonContext, sigma: float = 0.01, step_size: Any = None):
+    """Langevin noise N(0, 2·η·σ²·I) added to every update (Chien et al., NeurIPS 2024, Eq. (2);
+    :func:`jaxunlearn.transforms.add_langevin_noise`), η the step size of the optimizer it
+    follows. ``step_size`` gives η; left out, it is the method's ``learning_rate``, which is the
+    optimizer's step size only when the method's own optimizer runs: with a custom ``tx`` the
+    step size cannot be read off an arbitrary Optax transform, so ``step_size`` is required."""
+    if step_size is None:
+        if context.tx is not None:
+            raise ValueError(
+                "addons: langevin_noise needs the option step_size (η of the tx passed to "
+                "unlearn, e.g. ('langevin_noise', {'sigma': 0.01, 'step_size': 0.05}) or "
+                "--addon langevin_noise:sigma=0.01,step_size=0.05): its variance 2·η·σ² must "
+                "use the custom optimizer's step size, which cannot be read from the tx")
+        step_size = context.hyper["learning_rate"]
+    return add_langevin_noise(step_size, sigma, key=context.key)
+
+
 ADDONS: dict[str, Addon] = {
     addon.name: addon
     for addon in (
@@ -156,9 +176,7 @@ ADDONS: dict[str, Addon] = {
         Addon("clip_spectral_norm", _spectral, frozenset({"module"}),
               {"max_norm": 1.0, "every_k_steps": 50, "num_iterations": 5, "batch_norm": "leave",
                "conv_two_sided": True, "two_sided_tolerance": 0.05, "track_every_step": False}),
-        Addon("langevin_noise", lambda context, sigma=0.01: add_langevin_noise(
-            context.hyper["learning_rate"], sigma, key=context.key), frozenset(),
-              {"sigma": 0.01}),
+        Addon("langevin_noise", _langevin, frozenset(), {"sigma": 0.01, "step_size": None}),
     )
 }
 

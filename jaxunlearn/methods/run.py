@@ -86,7 +86,7 @@ def plan_run(model_fns: Any, variables: dict, splits: Any, method: Method, resol
                 if method.prepare is not None else Prepared())
     if prepared.variables is not None:
         variables = prepared.variables
-    context = AddonContext(model_fns, variables, splits, hyper, key, module)
+    context = AddonContext(model_fns, variables, splits, hyper, key, module, tx)
     addon_transforms, microbatches = build_addons(resolved, context)
     num_forget = (len(prepared.forget_labels) if prepared.forget_labels is not None
                   else len(splits.forget_indices))

@@ -18,10 +18,10 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from jaxunlearn.transforms._validation import check_number
+from jaxunlearn.transforms.noise import gaussian_noise_like
 
 
 class LangevinNoiseState(NamedTuple):
@@ -49,7 +49,8 @@ def add_langevin_noise(
     """Add N(0, 2·step_size·sigma²·I) to the update (Chien et al. 2024, Eq. (2)).
 
     Place it after the step that scales the gradient by the learning rate (``optax.sgd(step_size)``),
-    with the same ``step_size`` η; each step draws fresh noise from ``fold_in(key, count)``.
+    with the same ``step_size`` η; each step draws fresh noise from ``fold_in(key, count)``
+    (:func:`jaxunlearn.transforms.gaussian_noise_like`: one float32 vector over all leaves).
 
     Args:
       step_size: η > 0, the learning rate of the accompanying gradient step.
@@ -79,27 +80,19 @@ def add_langevin_noise(
     def update_fn(updates, state, params=None, **extra_args):
         del params, extra_args
         step_key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.count)
-        leaves, treedef = jax.tree_util.tree_flatten(updates)
         scale = jnp.sqrt(2.0 * step_size) * sigma
-        # one draw for the whole tree, cut into the leaves: one RNG program to compile instead
-        # of one per leaf (about 4x faster compilation for a 20-leaf model on CPU)
-        sizes = [int(np.prod(leaf.shape)) for leaf in leaves]
-        noise = scale * jax.random.normal(step_key, (sum(sizes),), jnp.float32)
-        offsets = np.cumsum([0, *sizes])
-        noisy = [
-            leaf + noise[start:stop].reshape(leaf.shape).astype(leaf.dtype)
-            for leaf, start, stop in zip(leaves, offsets[:-1], offsets[1:])
-        ]
+        noise = gaussian_noise_like(step_key, updates, std=scale)
+        noisy = jax.tree_util.tree_map(lambda leaf, w: leaf + w, updates, noise)
         new_state = LangevinNoiseState(optax.safe_int32_increment(state.count), state.key)
-        return jax.tree_util.tree_unflatten(treedef, noisy), new_state
+        return noisy, new_state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
 def global_norm(tree: Any) -> jax.Array:
-    """‖tree‖₂ over all leaves together."""
-    return jnp.sqrt(sum(jnp.sum(jnp.square(leaf.astype(jnp.float32)))
-                        for leaf in jax.tree_util.tree_leaves(tree)))
+    """‖tree‖₂ over all leaves together, accumulated in float32 (``optax.tree.norm`` of the
+    leaves cast to float32)."""
+    return optax.tree.norm(jax.tree_util.tree_map(lambda leaf: leaf.astype(jnp.float32), tree))
 
 
 def project_l2_ball(radius: float) -> optax.GradientTransformationExtraArgs:

@@ -181,6 +181,30 @@ def test_langevin_noise_adds_gaussian_noise_of_variance_2_eta_sigma2_per_step(di
     assert abs(np.mean(np.abs(difference) < expected_std) - 0.6827) < 0.02
 
 
+def test_langevin_noise_uses_the_step_size_of_a_custom_optimizer(digits):
+    """With ``tx=optax.sgd(η)`` the noise variance is 2·η·σ² per step with that η, not the
+    method's ``learning_rate`` (here 20x larger, which would give √20 times the spread)."""
+    fns, variables, splits = digits
+    eta, sigma, steps = 1e-3, 0.1, 21
+    hyper = {**SGD, "learning_rate": 20 * eta}
+    with pytest.raises(ValueError, match="step_size"):
+        unlearn(fns, variables, splits, "random_label", hyperparams=hyper, steps=1,
+                tx=optax.sgd(eta), addons=(("langevin_noise", {"sigma": sigma}),), key=0,
+                progress=False)
+    noisy = unlearn(fns, variables, splits, "random_label", hyperparams=hyper, steps=steps,
+                    tx=optax.sgd(eta),
+                    addons=(("langevin_noise", {"sigma": sigma, "step_size": eta}),), key=0,
+                    progress=False)
+    plain = unlearn(fns, variables, splits, "random_label", hyperparams=hyper, steps=steps,
+                    tx=optax.sgd(eta), key=0, progress=False)
+    difference = _flat(noisy.variables["params"]) - _flat(plain.variables["params"])
+    expected_std = math.sqrt(2.0 * eta * steps) * sigma
+    assert abs(difference.std() / expected_std - 1.0) < 0.05
+    # the text form of the option reaches the same transform
+    assert parse_addon("langevin_noise:sigma=0.1,step_size=0.001") == (
+        "langevin_noise", {"sigma": 0.1, "step_size": 0.001})
+
+
 def test_spectral_clipping_addon_bounds_every_dense_layer(digits):
     fns, variables, splits = digits
     max_norm = 2.0
