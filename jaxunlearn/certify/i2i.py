@@ -40,14 +40,22 @@ from scipy import stats
 
 
 def ascent_displacement_bound(learning_rate: float, steps: int, lipschitz: float) -> float:
-    """η_a T L: the most that T plain-SGD steps of length ≤ η_a·L (clipped gradients) move θ."""
+    """η_a T L: the most that T plain-SGD steps of length ≤ η_a·L (clipped gradients) move θ.
+
+    >>> ascent_displacement_bound(0.05, 50, 1.0)
+    2.5
+    """
     return float(learning_rate) * int(steps) * float(lipschitz)
 
 
 def training_sensitivity_bound(lipschitz: float, strong_convexity: float, num_train: int,
                                num_forget: int) -> float:
     """2 L n_f / (λ n): ‖argmin over D − argmin over D ∖ D_f‖ for λ-strongly convex, L-Lipschitz
-    regularised ERM (Chaudhuri et al. 2011, Cor. 8; Sekhari et al. 2021) — an assumption."""
+    regularised ERM (Chaudhuri et al. 2011, Cor. 8; Sekhari et al. 2021) — an assumption.
+
+    >>> training_sensitivity_bound(1.0, 0.01, 1000, 100)
+    20.0
+    """
     return 2.0 * float(lipschitz) * int(num_forget) / (float(strong_convexity) * int(num_train))
 
 
@@ -72,7 +80,13 @@ def gaussian_noise_std(sensitivity: float, epsilon: float, delta: float) -> floa
 def gaussian_mechanism_delta(sensitivity: float, noise_std: float, epsilon: float) -> float:
     """The exact δ(ε) of the Gaussian mechanism, sup over ‖θ − θ'‖ ≤ Δ of the hockey-stick
     divergence of N(θ, σ²I) from N(θ', σ²I) (Balle & Wang, ICML 2018, Thm 8):
-    Φ(Δ/(2σ) − εσ/Δ) − e^ε Φ(−Δ/(2σ) − εσ/Δ)."""
+    Φ(Δ/(2σ) − εσ/Δ) − e^ε Φ(−Δ/(2σ) − εσ/Δ).
+
+    At the classical mechanism's σ the exact δ is below the target (that σ is conservative):
+
+    >>> gaussian_mechanism_delta(1.0, gaussian_noise_std(1.0, 0.5, 1e-5), 0.5) < 1e-5
+    True
+    """
     if sensitivity <= 0.0:
         return 0.0
     if noise_std <= 0.0:
@@ -92,6 +106,13 @@ class DecouplingGuarantee:
       num_train / num_forget: n and n_f.
       ascent_learning_rate / ascent_steps: η_a and T.
       epsilon / delta: the target guarantee; ``epsilon = 0`` means no noise (not certified).
+
+    Example (Δ = 2 L n_f / (λ n) + η_a T L = 20 + 2.5):
+      >>> guarantee = DecouplingGuarantee(lipschitz=1.0, strong_convexity=0.01, num_train=1000,
+      ...                                 num_forget=100, ascent_learning_rate=0.05,
+      ...                                 ascent_steps=50)
+      >>> guarantee.training_sensitivity, guarantee.ascent_displacement, guarantee.noise_std
+      (20.0, 2.5, 0.0)
     """
 
     lipschitz: float
