@@ -164,11 +164,12 @@ def main(argv=None) -> int:
         base, _, addon = method.partition("+")
         amun = base in AMUN_METHODS
         if args.learning_rates and args.learning_rates.startswith("times:"):
-            # multiples of the tuned rate of the method (a masked variant: of its base method)
-            tuned = method_hyperparams(method, args.data, args.setting, args.tuned_dir)
+            # multiples of the base method's tuned rate: never of the variant's own earlier
+            # choice, which would compound from one run to the next
+            tuned = method_hyperparams(base, args.data, args.setting, args.tuned_dir)
             if "learning_rate" not in tuned:
-                parser.error(f"--learning-rates times:…: {method!r} has no tuned learning rate "
-                             f"in {args.tuned_dir}; tune its base method first")
+                parser.error(f"--learning-rates times:…: {base!r} has no tuned learning rate "
+                             f"in {args.tuned_dir}; tune it first")
             rates = [tuned["learning_rate"] * factor
                      for factor in _floats(args.learning_rates[6:], "--learning-rates")]
         elif args.learning_rates == "auto":

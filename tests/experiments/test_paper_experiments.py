@@ -84,3 +84,21 @@ def test_tune_keeps_the_smallest_gap_per_method_and_writes_it(tmp_path):
         best = min(candidates, key=lambda row: row["gap"])
         assert chosen["methods"][method]["learning_rate"] == float(best["learning_rate"])
         assert chosen["provenance"][method]["selection_seed"] == 100
+
+
+def test_tune_times_multiplies_the_base_methods_rate_not_the_variants_last_choice(tmp_path):
+    """``--learning-rates times:1,3`` tries multiples of the base method's tuned rate, so a rerun
+    tries the same rates (it used to multiply the variant's own earlier choice, compounding)."""
+    tuned = {"methods": {"random_label": {"learning_rate": 0.01, "epochs": 1},
+                         "random_label+and_mask": {"learning_rate": 0.5, "epochs": 1}}}
+    (tmp_path / "digits_class.json").write_text(json.dumps(tuned))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "experiments/tune.py"), "--data", "digits", "--setting",
+         "class", "--methods", "random_label+and_mask", "--learning-rates", "times:1,3",
+         "--epochs", "1", "--original-epochs", "3", "--tuned-dir", str(tmp_path),
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=900,
+        env=dict(os.environ, JAX_PLATFORMS="cpu", JAXUNLEARN_NO_PROGRESS="1"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads((tmp_path / "tune_digits_class.json").read_text())["rows"]
+    assert sorted(float(row["learning_rate"]) for row in rows) == [0.01, 0.03]
