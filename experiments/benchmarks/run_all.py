@@ -9,6 +9,10 @@ default settings are the full ones, meant for a GPU.
     python experiments/benchmarks/run_all.py                      # full settings (GPU)
     python experiments/benchmarks/run_all.py --small --out /tmp/bench
     python experiments/benchmarks/run_all.py --only shadow_models,unlearn_vs_retrain
+    python experiments/benchmarks/run_all.py --collect docs/benchmarks/h200   # tables of saved JSONs
+
+``--collect DIR`` runs nothing: it writes ``DIR/benchmarks.md`` from the benchmark JSONs already in
+``DIR`` (e.g. scripts run one by one with their own arguments on a borrowed GPU).
 """
 
 from __future__ import annotations
@@ -58,13 +62,50 @@ def _markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _section(name: str, record: dict, seconds: float | None = None) -> str:
+    environment = record.get("environment", {})
+    packages = environment.get("packages", {})
+    where = (f"{environment.get('device_count', '?')} x {environment.get('device_kind', '?')}, "
+             f"jax {packages.get('jax', '?')}")
+    if seconds is not None:
+        where += f", {seconds:.0f} s"
+    arguments = {key: value for key, value in record.get("arguments", {}).items() if key != "out"}
+    return (f"## {name}\n\n{where}; arguments {json.dumps(arguments, sort_keys=True)}\n\n"
+            f"{_markdown(record['rows'])}")
+
+
+def collect(directory: str) -> int:
+    """Write ``directory/benchmarks.md`` from the benchmark JSONs in ``directory``."""
+    if not os.path.isdir(directory):
+        raise SystemExit(f"--collect: {directory!r} is not a directory")
+    sections = []
+    for filename in sorted(os.listdir(directory)):
+        if not filename.endswith(".json") or filename == "benchmarks.json":
+            continue
+        with open(os.path.join(directory, filename)) as handle:
+            record = json.load(handle)
+        if "rows" in record:
+            sections.append(_section(filename[:-len(".json")], record))
+    if not sections:
+        raise SystemExit(f"--collect: no benchmark JSON in {directory!r}")
+    path = os.path.join(directory, "benchmarks.md")
+    with open(path, "w") as handle:
+        handle.write("# Benchmarks\n\n" + "\n\n".join(sections) + "\n")
+    print(f"wrote {path} ({len(sections)} benchmarks)")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small", action="store_true", help="tiny CPU settings")
     parser.add_argument("--only", default="", help="comma-separated benchmark names")
     parser.add_argument("--out", default="results/benchmarks")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per benchmark")
+    parser.add_argument("--collect", default="",
+                        help="write DIR/benchmarks.md from the JSONs in DIR and run nothing")
     args = parser.parse_args()
+    if args.collect:
+        return collect(args.collect)
     names = [name for name in args.only.split(",") if name] or list(BENCHMARKS)
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
@@ -93,10 +134,7 @@ def main() -> int:
             record = json.load(handle)
         record["wall_seconds"] = seconds
         combined[name] = record
-        environment = record.get("environment", {})
-        sections.append(
-            f"## {name}\n\n{environment.get('device_count', '?')} x "
-            f"{environment.get('device_kind', '?')}, {seconds:.0f} s\n\n{_markdown(record['rows'])}")
+        sections.append(_section(name, record, seconds))
 
     with open(os.path.join(args.out, "benchmarks.json"), "w") as handle:
         json.dump({"small": args.small, "benchmarks": combined, "failed": failures}, handle,

@@ -99,3 +99,29 @@ def test_cpu_vs_torch_smoke(tmp_path):
     assert {"jax (now)", "jax (before issue 16)"} <= variants
     assert {row["step"] for row in rows} == {"train", "unlearn"}
     assert all(row["median_ms"] > 0 for row in rows)
+
+
+def test_run_all_collect_tabulates_saved_jsons(tmp_path):
+    """``--collect`` tables every saved benchmark JSON (not its own ``benchmarks.json``), with
+    the device and arguments, and refuses a directory without one."""
+    record = {"rows": [{"variant": "sgd", "median_step_ms": 8.4321}],
+              "environment": {"device_count": 1, "device_kind": "NVIDIA H200",
+                              "packages": {"jax": "0.11.2"}},
+              "arguments": {"steps": 20, "out": "/elsewhere/x.json"}}
+    (tmp_path / "transform_overhead.json").write_text(json.dumps(record))
+    (tmp_path / "benchmarks.json").write_text(json.dumps({"benchmarks": {}}))
+    (tmp_path / "notes.json").write_text(json.dumps({"no": "rows"}))
+    script = str(ROOT / "experiments/benchmarks/run_all.py")
+    result = subprocess.run([sys.executable, script, "--collect", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    markdown = (tmp_path / "benchmarks.md").read_text()
+    assert markdown.count("## ") == 1 and "## transform_overhead" in markdown
+    assert "1 x NVIDIA H200, jax 0.11.2" in markdown and '"steps": 20' in markdown
+    assert "/elsewhere" not in markdown and "| sgd | 8.432 |" in markdown
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = subprocess.run([sys.executable, script, "--collect", str(empty)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "no benchmark JSON" in result.stderr
+    assert not (empty / "benchmarks.md").exists()
