@@ -3,9 +3,10 @@ a copy of ``experiments/`` (so ``tune.py --write`` cannot touch the repository's
 and prints what the README says it prints (slow tier).
 
 The walkthrough and the first block have their own tests (``test_readme_cli.py``,
-``test_readme.py``). Not yet here: the image-to-image block and the four digits experiment
-commands (about 20 minutes together on 2 cores). Two blocks cannot run as written here and run in their documented short
-form instead, said where it happens: the memorising tier (``run_claims.py``, an hour on 2 cores:
+``test_readme.py``). The image-to-image block and the four digits experiment commands (about 20
+minutes together on 2 cores) must reproduce the README's claim-table rows they feed, digit for
+digit: ``summary.py`` on their fresh results writes the same rows as the README holds. Two blocks
+cannot run as written here and run in their documented short form instead, said where it happens: the memorising tier (``run_claims.py``, an hour on 2 cores:
 ``--small``, its test tier) and the benchmarks (``run_all.py --small``, tested in
 ``tests/experiments/test_benchmarks_smoke.py``).
 """
@@ -115,3 +116,51 @@ def test_memorising_block_runs_in_its_test_tier_and_rewrites_a_readme(tmp_path):
     assert rewritten.count("<!-- results:start -->") == 1
     assert rewritten.split("<!-- results:end -->")[1] == README.split("<!-- results:end -->")[1]
     assert "verdict" in rewritten
+
+
+def _claim_rows(markdown: str, keep) -> list[tuple[str, str, str]]:
+    """(setting, measured, verdict) of the claim-table rows of ``markdown`` that ``keep`` accepts
+    (the paper and claim columns use ditto marks, so rows are matched on the last three)."""
+    rows = []
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        if line.startswith("| ") and len(cells) == 6 and keep(cells[3], cells[4]):
+            rows.append(tuple(cells[3:]))
+    return rows
+
+
+def _summary_of(cwd: pathlib.Path) -> str:
+    _run("python experiments/summary.py --results results", cwd)
+    return (cwd / "results" / "SUMMARY.md").read_text()
+
+
+def test_digits_experiment_block_reproduces_the_readme_rows(tmp_path):
+    """tune (class) → masks grid → AMUN → TRW on digits, as written; their summary rows are the
+    README's (tune.py --write rewrites the workspace's tuned configs: if it chose otherwise than
+    the committed ones, the grid's class rows would differ)."""
+    cwd = _workspace(tmp_path)
+    commands = bash_blocks()["Experiments and notebooks"][:4]
+    assert [c.split()[1] for c in commands] == ["experiments/tune.py", "experiments/masks/grid.py",
+                                                "experiments/amun/run.py", "experiments/trw/run.py"]
+    for command in commands:
+        _run(command.split("#")[0], cwd, timeout=3600)
+    # the README's digits rows: masks (3 settings), AMUN (2 originals), TRW
+    digits = lambda setting, measured: setting.startswith("digits, ")  # noqa: E731
+    expected = _claim_rows(README, digits)
+    assert len(expected) == 6, expected
+    assert sorted(_claim_rows(_summary_of(cwd), digits)) == sorted(expected)
+
+
+@pytest.mark.skipif(not (pathlib.Path("/usr/share/datasets/fashion-mnist")
+                         / "train-images-idx3-ubyte.gz").exists(),
+                    reason="the I2I block's Fashion-MNIST settings need dataset-fashion-mnist")
+def test_i2i_block_reproduces_the_readme_rows(tmp_path):
+    cwd = _workspace(tmp_path)
+    (command,) = bash_blocks()["Image-to-image unlearning"]
+    _run(command.split("#")[0], cwd, timeout=3600)
+    assert (cwd / "results/i2i/reconstructions_fashion_class.png").stat().st_size > 0
+    one_seed = lambda setting, measured: "errors, 1 seed)" in measured  # noqa: E731
+    expected = _claim_rows(README, one_seed)
+    assert {row[0] for row in expected} >= {"digits_backdoor", "digits_class",
+                                            "digits_inpaint_class", "fashion_class"}
+    assert sorted(_claim_rows(_summary_of(cwd), one_seed)) == sorted(expected)
