@@ -16,11 +16,13 @@ Clipping (the paper's FastClip step) moves ``W`` so that the top singular pairs 
 ``A_W v_i = c u_i``, by descent on ``1/2 sum_i ||A_W v_i - min(sigma_i, c) u_i||^2``; for a dense
 kernel one exact step is ``W <- W - sum_i (sigma_i - c)_+ v_i u_i^T`` (Flax layout ``y = x @ W``),
 which leaves every other singular value as it was.
+
+The clipping numerics live in :mod:`jaxunlearn.transforms._spectral_numerics` and the argument
+checks in :mod:`jaxunlearn.transforms._spectral_args`; this module holds the Optax transform.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -30,14 +32,28 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
+from jaxunlearn.transforms import _spectral_args
+from jaxunlearn.transforms._spectral_args import (
+    _check_batch_norms,
+    _check_count,
+    _check_flag,
+    _check_layers,
+    _check_positive_number,
+    _concrete_bool,
+    _kernel_at,
+    _leaf_at,
+    _replace_kernels,
+    _replace_leaves,
+)
+from jaxunlearn.transforms._spectral_numerics import (
+    _clamp_batch_norm_scales,
+    _clip_layers,
+    _track_layers,
+)
 from jaxunlearn.transforms.layer_shapes import (
     CONV,
     LayerSpec,
-    apply_linear,
     orthonormalize_rows,
-    output_shape,
-    power_iterations,
-    rayleigh_ritz,
     record_batch_norms,
     record_layer_shapes,
     spectral_norm,
@@ -53,8 +69,7 @@ __all__ = [
     "spectral_norm",
 ]
 
-_KERNEL = "kernel"
-BATCH_NORM_MODES = ("leave", "clamp")
+BATCH_NORM_MODES = _spectral_args.BATCH_NORM_MODES
 """What :func:`clip_spectral_norm` does to batch-norm scales: leave them, or clamp them."""
 
 
@@ -75,250 +90,6 @@ class ClipSpectralNormState(NamedTuple):
     key: jax.Array
     right_vectors: dict[str, jax.Array]
     singular_values: dict[str, jax.Array]
-
-
-def _path_name(path: str | tuple[str, ...]) -> str:
-    return path if isinstance(path, str) else "/".join(path)
-
-
-def _kernel_at(tree: Any, name: str) -> Any:
-    node = tree
-    for part in [part for part in name.split("/") if part] + [_KERNEL]:
-        try:
-            node = node[part]
-        except (KeyError, TypeError, IndexError):
-            raise ValueError(
-                f"layers names {name!r}, but there is no kernel at {name}/kernel"
-            ) from None
-    return node
-
-
-def _replace_kernels(tree: Any, kernels: Mapping[str, jax.Array]) -> Any:
-    def replace(path, leaf):
-        keys = [getattr(entry, "key", None) for entry in path]
-        if keys and keys[-1] == _KERNEL and all(isinstance(k, str) for k in keys):
-            return kernels.get("/".join(keys[:-1]), leaf)
-        return leaf
-
-    return jax.tree_util.tree_map_with_path(replace, tree)
-
-
-def _clip_direction(kernel, spec: LayerSpec, right, left, sigmas, max_norm, raise_below=None):
-    """One exact line-search descent step on ``1/2 sum_i ||A_W v_i - t_i u_i||^2``.
-
-    The targets are ``t_i = min(sigma_i, c)``, except that with ``raise_below`` (two-sided
-    clipping) a top value ``sigma_1 < raise_below`` gets the target ``t_1 = c`` as well. The
-    gradient is ``g = grad_W sum_i <r_i, A_W v_i>`` with residuals ``r_i = (sigma_i - t_i) u_i``
-    (``(sigma_i - c)_+ u_i`` when one-sided); the step length ``||g||^2 / ||A_g V||^2`` is exact
-    for this quadratic and equals 1 for a dense kernel, giving ``g = sum_i (sigma_i - t_i) v_i
-    u_i^T``. Returns the kernel change ``-eta * g``.
-    """
-    excess = jnp.maximum(sigmas - max_norm, 0.0)
-    if raise_below is not None:  # negative residual: the step pushes sigma_1 up to c
-        excess = excess.at[0].set(
-            jnp.where(sigmas[0] < raise_below, sigmas[0] - max_norm, excess[0]))
-    residuals = (excess[:, None] * left).reshape((-1,) + output_shape(kernel.shape, spec)[1:])
-    by_kernel = lambda w: apply_linear(w, right, spec)
-    (gradient,) = jax.linear_transpose(by_kernel, jax.ShapeDtypeStruct(kernel.shape, kernel.dtype))(
-        residuals
-    )
-    curvature = jnp.sum(jnp.square(by_kernel(gradient)))
-    tiny = jnp.finfo(curvature.dtype).tiny
-    eta = jnp.sum(jnp.square(gradient)) / jnp.maximum(curvature, tiny)
-    return -eta * gradient
-
-
-def _clip_layer(kernel, spec, vectors, key, max_norm, num_iterations, num_rounds,
-                raise_below=None):
-    """FastClip for one layer: rounds of (warm power iteration, one clipping descent step).
-
-    Each round runs PowerQR on the warm block ``vectors`` (``num_vectors`` rows) plus one fresh
-    random vector, so that singular values which were not on top at the last step are found (as
-    the paper's random restarts do), then clips every Ritz value above ``max_norm`` and, with
-    ``raise_below`` (two-sided clipping), raises a top Ritz value below ``raise_below`` to
-    ``max_norm``.
-
-    Returns the kernel change, the new warm block and the first round's top singular value.
-    """
-    num_vectors = vectors.shape[0]
-    block_size = min(num_vectors + 1, math.prod(spec.input_shape))
-
-    def one_round(index, carry):
-        change, vectors, first_sigma, key = carry
-        key, subkey = jax.random.split(key)
-        fresh = jax.random.normal(subkey, vectors.shape[1:], vectors.dtype)
-        # the first power iteration orthonormalizes the block (the warm rows lead)
-        block = jnp.concatenate([vectors, fresh[None]])[:block_size]
-        current = kernel + change
-        block = power_iterations(current, spec, block, num_iterations)
-        sigmas, right, left = rayleigh_ritz(current, spec, block)
-        change = change + _clip_direction(current, spec, right, left, sigmas, max_norm,
-                                          raise_below)
-        first_sigma = jnp.where(index == 0, sigmas[0], first_sigma)
-        return change, right[:num_vectors], first_sigma, key
-
-    carry = (jnp.zeros_like(kernel), vectors, jnp.zeros((), kernel.dtype), key)
-    change, vectors, first_sigma, _ = lax.fori_loop(0, num_rounds, one_round, carry)
-    return change, vectors, first_sigma
-
-
-@functools.partial(jax.jit, static_argnames=("layers", "two_sided"))
-def _clip_layers(
-    kernel_updates, vectors, sigmas, key_data, kernels, max_norm, num_iterations, num_rounds,
-    conv_two_sided=False, two_sided_tolerance=0.05,
-    *, layers: tuple[tuple[str, LayerSpec], ...], two_sided: bool = False,
-):
-    """:func:`_clip_layer` for every layer; returns new kernel updates, vectors, norms and key.
-
-    With ``two_sided`` (static) convolutions are also raised to ``max_norm`` when their top
-    singular value is below it by more than ``two_sided_tolerance`` and ``conv_two_sided`` (a
-    bool, possibly traced) holds; without it the one-sided program is compiled unchanged.
-    """
-    keys = jax.random.split(jax.random.wrap_key_data(key_data), len(layers) + 1)
-    new_updates, new_vectors, new_sigmas = {}, {}, {}
-    for index, (name, spec) in enumerate(layers):
-        update = kernel_updates[name]
-        dtype = vectors[name].dtype
-        proposed = jnp.asarray(kernels[name], dtype) + jnp.asarray(update, dtype)
-        bound = jnp.asarray(max_norm, dtype)
-        raise_below = None
-        if two_sided and spec.kind == CONV:
-            raise_below = jnp.where(conv_two_sided, bound - jnp.asarray(two_sided_tolerance, dtype),
-                                    -jnp.inf)
-        change, new_vectors[name], sigma = _clip_layer(
-            proposed, spec, vectors[name], keys[index], bound, num_iterations, num_rounds,
-            raise_below,
-        )
-        new_updates[name] = (update + change).astype(jnp.result_type(update))
-        new_sigmas[name] = sigma.astype(sigmas[name].dtype)
-    return new_updates, new_vectors, new_sigmas, jax.random.key_data(keys[-1])
-
-
-@functools.partial(jax.jit, static_argnames=("layers",))
-def _track_layers(kernel_updates, vectors, sigmas, kernels,
-                  *, layers: tuple[tuple[str, LayerSpec], ...]):
-    """One warm power iteration per layer on the kernel the step proposes (FastClip's tracking).
-
-    ``V <- orth(A^T A V)`` with ``A`` the map of ``W + u``; the new norm estimate is
-    ``||A v_1||`` of the incoming vector (a lower bound, free from the same forward pass).
-    """
-    new_vectors, new_sigmas = {}, {}
-    for name, spec in layers:
-        dtype = vectors[name].dtype
-        kernel = jnp.asarray(kernels[name], dtype) + jnp.asarray(kernel_updates[name], dtype)
-        block = vectors[name]  # (num_vectors, *input_shape[1:])
-        forward = lambda x, kernel=kernel, spec=spec: apply_linear(kernel, x, spec)
-        images = forward(block)
-        (back,) = jax.linear_transpose(forward, jax.ShapeDtypeStruct(block.shape, dtype))(images)
-        new_vectors[name] = orthonormalize_rows(back)
-        new_sigmas[name] = jnp.linalg.norm(images[0]).astype(sigmas[name].dtype)
-    return new_vectors, new_sigmas
-
-
-def _clamp_batch_norm_scales(scale_updates, scales, variances, max_norm, epsilons):
-    """``u <- clip(g + u, -c sqrt(var + eps), c sqrt(var + eps)) - g`` for every BN scale ``g``."""
-    new_updates = {}
-    for name, update in scale_updates.items():
-        dtype = jnp.promote_types(jnp.result_type(scales[name], update), jnp.float32)
-        bound = jnp.asarray(max_norm, dtype) * jnp.sqrt(
-            jnp.asarray(variances[name], dtype) + jnp.asarray(epsilons[name], dtype))
-        scale = jnp.asarray(scales[name], dtype)
-        proposed = scale + jnp.asarray(update, dtype)
-        new_updates[name] = (jnp.clip(proposed, -bound, bound) - scale).astype(
-            jnp.result_type(update))
-    return new_updates
-
-
-def _leaf_at(tree: Any, name: str, leaf: str, what: str) -> Any:
-    node = tree
-    for part in [part for part in name.split("/") if part] + [leaf]:
-        try:
-            node = node[part]
-        except (KeyError, TypeError, IndexError):
-            raise ValueError(f"batch_norms names {name!r}, but there is no {what} at "
-                             f"{name}/{leaf}") from None
-    return node
-
-
-def _replace_leaves(tree: Any, leaf_name: str, values: Mapping[str, jax.Array]) -> Any:
-    def replace(path, leaf):
-        keys = [getattr(entry, "key", None) for entry in path]
-        if keys and keys[-1] == leaf_name and all(isinstance(k, str) for k in keys):
-            return values.get("/".join(keys[:-1]), leaf)
-        return leaf
-
-    return jax.tree_util.tree_map_with_path(replace, tree)
-
-
-def _concrete_bool(value: Any) -> bool | None:
-    """``bool(value)``, or ``None`` for a traced value (inject_hyperparams under jit)."""
-    try:
-        return bool(value)
-    except (TypeError, jax.errors.ConcretizationTypeError):
-        return None
-
-
-def _check_flag(value: Any, name: str) -> None:
-    if isinstance(value, bool):
-        return
-    dtype = getattr(value, "dtype", None)
-    if dtype is None or jnp.ndim(value) != 0 or not jnp.issubdtype(dtype, jnp.bool_):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-
-
-def _check_batch_norms(batch_norm: Any, batch_norms: Any) -> dict[str, float]:
-    if batch_norm not in BATCH_NORM_MODES:
-        raise ValueError(f"batch_norm must be one of {BATCH_NORM_MODES}, got {batch_norm!r}")
-    if batch_norm == "leave":
-        return {}
-    if not isinstance(batch_norms, Mapping) or not batch_norms:
-        raise ValueError(
-            "batch_norm='clamp' needs batch_norms, a non-empty {path: epsilon} mapping (see "
-            f"record_batch_norms), got {batch_norms!r}")
-    named = {}
-    for path, epsilon in batch_norms.items():
-        try:
-            number = float(epsilon)
-        except (TypeError, ValueError):
-            number = float("nan")
-        if isinstance(epsilon, bool) or not math.isfinite(number) or number < 0:
-            raise ValueError(f"batch_norms[{path!r}] must be a finite epsilon >= 0, got "
-                             f"{epsilon!r}")
-        named[_path_name(path)] = number
-    return dict(sorted(named.items()))
-
-
-def _check_positive_number(value: Any, name: str) -> None:
-    if jnp.ndim(value) != 0:
-        raise ValueError(f"{name} must be a scalar, got shape {jnp.shape(value)}")
-    try:
-        number = float(value)
-    except TypeError:  # a traced value (inject_hyperparams under jit): checked where concrete
-        return
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {number}")
-
-
-def _check_count(value: Any, name: str) -> None:
-    if isinstance(value, bool) or jnp.ndim(value) != 0:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    try:
-        number = float(value)
-    except TypeError:
-        return
-    if number < 1 or number != int(number):
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-
-
-def _check_layers(layers: Any) -> dict[str, LayerSpec]:
-    if not isinstance(layers, Mapping):
-        raise ValueError(f"layers must map layer paths to LayerSpec, got {type(layers).__name__}")
-    named = {}
-    for path, spec in layers.items():
-        if not isinstance(spec, LayerSpec):
-            raise ValueError(f"layers[{path!r}] must be a LayerSpec, got {type(spec).__name__}")
-        named[_path_name(path)] = spec
-    return dict(sorted(named.items()))
 
 
 def clip_spectral_norm(
