@@ -17,42 +17,59 @@ unlearns all seeds' originals in one vmapped program too
 (:func:`~jaxunlearn.methods.unlearn_many`, each seed the run, to float rounding, that
 :func:`~jaxunlearn.methods.unlearn` would make with key = the seed); otherwise one seed at a time
 with :func:`~jaxunlearn.train.train` and :func:`~jaxunlearn.methods.unlearn`.
+
+The code is in four modules; everything public is importable from here:
+
+- :mod:`jaxunlearn.compare` (this one): :class:`Variant`, the run loop :func:`compare_methods`
+  and the class attacks (MIA-NN of TRW, Wang et al. 2025);
+- :mod:`jaxunlearn.compare_models`: the originals and retrained references, vmapped or not, and
+  their cache (:func:`cached_models`, :func:`trained_pairs`, :func:`vmap_pays`);
+- :mod:`jaxunlearn.compare_recipes`: the paper experiments' recipes and hyperparameters
+  (:func:`standard_experiment`, :func:`method_hyperparams`, :func:`load_tuned`);
+- :mod:`jaxunlearn.compare_results`: mean ± std rows, metrics relative to the original and the
+  written tables (:func:`aggregate_rows`, :func:`add_relative_metrics`,
+  :func:`write_comparison`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import math
 import os
 import time
 from typing import Any, Callable, Sequence
 
-import flax.serialization
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig, to_dict
+from jaxunlearn.compare_models import (
+    VMAP_MAX_PARAMS,
+    _originals,
+    cached_models,
+    trained_pairs,
+    vmap_pays,
+)
+from jaxunlearn.compare_recipes import (
+    DATASETS,
+    MEMORISING_SIZES,
+    SETTINGS,
+    load_tuned,
+    method_hyperparams,
+    standard_experiment,
+)
+from jaxunlearn.compare_results import add_relative_metrics, aggregate_rows, write_comparison
+from jaxunlearn.config import ExperimentConfig
 from jaxunlearn.evaluate import evaluate_models
 from jaxunlearn.evaluate.class_metrics import mia_nn, mia_nn_logistic, nearest_classes
 from jaxunlearn.evaluate.signals import softmax
-from jaxunlearn.evaluate.shadows import train_many
 from jaxunlearn.evaluate.ulira_audit import unstack_model
 from jaxunlearn.methods import ADDONS, can_vmap, get_method, unlearn, unlearn_many
 from jaxunlearn.methods.run import forget_classes
-from jaxunlearn.pipeline import init_variables, prepare
-from jaxunlearn.report import bar_chart, write_table
-from jaxunlearn.train import predict_logits, train
+from jaxunlearn.pipeline import prepare
+from jaxunlearn.train import predict_logits
 
 __all__ = ["Variant", "compare_methods", "aggregate_rows", "write_comparison", "load_tuned",
            "standard_experiment", "method_hyperparams", "cached_models", "add_relative_metrics",
            "trained_pairs", "vmap_pays", "DATASETS",
            "MEMORISING_SIZES", "SETTINGS", "VMAP_MAX_PARAMS"]
-
-VMAP_MAX_PARAMS = 2_000_000
-"""Models up to this many parameters train their seeds vmapped (one program for all seeds)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,98 +89,6 @@ class Variant:
         return self.name or "+".join([self.method, *[str(a) for a in self.addons]])
 
 
-DATASETS = ("digits", "fashion_mnist", "fashion_mnist_mem")
-"""The recipes of :func:`standard_experiment`."""
-
-MEMORISING_SIZES = (1000, 2000)
-"""Training and test images of the memorising Fashion-MNIST recipe (``fashion_mnist_mem``)."""
-
-SETTINGS = {"random10": 0.1, "random50": 0.5, "class": None}
-"""The forgetting settings of the paper experiments: a random 10 % or 50 % of the training set,
-or one whole class."""
-
-
-def standard_experiment(data: str, setting: str, *, forget_class: int | None = None,
-                        epochs: int | None = None) -> ExperimentConfig:
-    """The paper experiments' shared recipe for ``data`` and a forgetting ``setting``.
-
-    Digits: an MLP (256, 256), 30 epochs of SGD, batch 64 (class 3 forgotten by default).
-    Fashion-MNIST: the small CNN, 20 epochs, batch 128 (class 6, shirt, by default).
-    ``fashion_mnist_mem``, the memorising setting: the same CNN on a class-stratified subset of
-    1,000 training images (and 2,000 test images, for faster evaluation), 40 epochs, after which
-    it classifies 99.9 % of its training images correctly against about 83 % of the test images,
-    as the papers' CIFAR ResNet-18s memorise theirs. All with learning rate 0.05 and weight decay
-    5e-4 (cosine schedule); splits and subsets drawn with seed 0.
-    """
-    if setting not in SETTINGS:
-        raise ValueError(f"setting: unknown {setting!r}; choose from {list(SETTINGS)}")
-    if data not in DATASETS:
-        raise ValueError(f"data: choose from {list(DATASETS)}, got {data!r}")
-    digits = data == "digits"
-    if forget_class is None:
-        forget_class = 3 if digits else 6
-    forget = ({"forget_fraction": SETTINGS[setting]} if SETTINGS[setting] is not None
-              else {"forget_fraction": None, "forget_classes": (int(forget_class),)})
-    if digits:
-        return ExperimentConfig(
-            data=DataConfig(name="digits", seed=0, **forget),
-            model=ModelConfig(name="mlp", options={"hidden_sizes": [256, 256]}),
-            train=TrainConfig(epochs=epochs or 30, batch_size=64, learning_rate=0.05,
-                              weight_decay=5e-4))
-    if data == "fashion_mnist_mem":
-        train_size, test_size = MEMORISING_SIZES
-        return ExperimentConfig(
-            data=DataConfig(name="fashion_mnist", seed=0, train_size=train_size,
-                            test_size=test_size, **forget),
-            model=ModelConfig(name="small_cnn"),
-            train=TrainConfig(epochs=epochs or 40, batch_size=128, learning_rate=0.05,
-                              weight_decay=5e-4))
-    return ExperimentConfig(
-        data=DataConfig(name="fashion_mnist", seed=0, **forget),
-        model=ModelConfig(name="small_cnn"),
-        train=TrainConfig(epochs=epochs or 20, batch_size=128, learning_rate=0.05,
-                          weight_decay=5e-4))
-
-
-def method_hyperparams(method: str, data: str, setting: str,
-                       tuned_dir: str | os.PathLike | None = None) -> dict:
-    """A method's hyperparameters in a paper experiment: the tuned choice in
-    ``tuned_dir/<data>_<setting>.json`` (``experiments/tune.py --write``) if there is one, else
-    on digits the quickstart's (tuned for random forgetting on the digits MLP, with batch 64),
-    else ``{}`` (the method's defaults). ``method`` may name a variant ``"method+add-on"``, tuned
-    on its own or else taking its base method's hyperparameters."""
-    if tuned_dir is not None:
-        tuned = load_tuned(os.path.join(os.fspath(tuned_dir), f"{data}_{setting}.json"))
-        if method in tuned:
-            return dict(tuned[method])
-    if "+" in method:  # a masked variant not tuned on its own: its base method's choice
-        return method_hyperparams(method.partition("+")[0], data, setting, tuned_dir)
-    if data == "digits":
-        from jaxunlearn.quickstart import DIGITS_HYPERPARAMS
-
-        return dict(DIGITS_HYPERPARAMS.get(method, {"batch_size": 64}))
-    return {}
-
-
-def load_tuned(path: str | os.PathLike) -> dict[str, dict]:
-    """The per-method hyperparameters a tuning run chose (``experiments/tune.py --write``):
-    ``{method: {hyperparameter: value}}`` from the file's ``"methods"``, or ``{}`` if the file
-    does not exist. A file of another shape is a ``ValueError`` naming it."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        return {}
-    with open(path) as handle:
-        try:
-            payload = json.load(handle)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}: not JSON ({error})") from None
-    methods = payload.get("methods") if isinstance(payload, dict) else None
-    if not isinstance(methods, dict) or not all(
-            isinstance(name, str) and isinstance(hyper, dict) for name, hyper in methods.items()):
-        raise ValueError(f"{path}: expected {{'methods': {{method: {{hyperparameter: value}}}}}}")
-    return {name: dict(hyper) for name, hyper in methods.items()}
-
-
 def _check_variants(variants: Sequence[Variant], class_unlearning: bool) -> None:
     if not variants:
         raise ValueError("variants: need at least one method to compare")
@@ -180,105 +105,6 @@ def _check_variants(variants: Sequence[Variant], class_unlearning: bool) -> None
             name = addon[0] if isinstance(addon, tuple) else addon
             if isinstance(name, str) and name not in ADDONS:
                 raise ValueError(f"variants: unknown add-on {name!r}; available: {sorted(ADDONS)}")
-
-
-def cached_models(cache_dir: str | os.PathLike | None, key: dict, build: Callable[[], Any]):
-    """``build()``'s variables, kept in ``cache_dir`` under a digest of ``key`` (a JSON-able
-    description of everything that decides them: data fingerprints, model, recipe, seeds), so
-    that experiments sharing an original (every forgetting setting of one dataset shares its
-    originals) or a rerun after an interruption train it once. ``cache_dir=None`` just builds.
-    Files are written atomically (a temporary file, then a rename): a killed run leaves no
-    half-written model."""
-    if cache_dir is None:
-        return build()
-    text = json.dumps(key, sort_keys=True, default=str)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:24]
-    path = os.path.join(os.fspath(cache_dir), f"{key.get('kind', 'models')}-{digest}.msgpack")
-    if os.path.exists(path):
-        with open(path, "rb") as handle:
-            restored = flax.serialization.msgpack_restore(handle.read())
-        return jax.tree.map(jnp.asarray, restored["variables"])
-    variables = build()
-    os.makedirs(os.fspath(cache_dir), exist_ok=True)
-    payload = flax.serialization.msgpack_serialize(
-        {"key": text, "variables": jax.tree.map(np.asarray, variables)})
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "wb") as handle:
-        handle.write(payload)
-    os.replace(temporary, path)
-    return variables
-
-
-def vmap_pays(variables: Any) -> bool:
-    """Whether training or unlearning several seeds as one vmapped program beats running them
-    one after another: not on CPU for a network with convolutions (any 4-D kernel), where
-    XLA:CPU turns the vmapped convolutions into grouped ones and the three Fashion-MNIST CNN
-    originals of the memorising setting train at 730 images/s vmapped against about 2,000
-    images/s one by one (2 cores); elsewhere (accelerators, MLPs) it pays."""
-    if jax.default_backend() != "cpu":
-        return True
-    return not any(np.ndim(leaf) >= 4 for leaf in jax.tree.leaves(variables))
-
-
-def _model_key(kind: str, setup, config: TrainConfig, seeds, dataset) -> dict:
-    return {"kind": kind, "data": dataset.fingerprint(), "size": len(dataset),
-            "model": type(setup.module).__name__ if setup.module is not None else None,
-            "module": repr(setup.module), "train": to_dict(config), "seeds": list(seeds),
-            "backend": jax.default_backend(), "jax": jax.__version__}
-
-
-def _originals(setup, config: TrainConfig, seeds: Sequence[int], progress: bool,
-               cache_dir: str | os.PathLike | None = None):
-    """Per seed: the original (on D) and the retrained reference (on D_r) variables, plus the
-    originals stacked on a model axis when they were trained vmapped (else ``None``). With
-    ``cache_dir``, each is loaded from (or saved to) the cache (:func:`cached_models`)."""
-    splits, fns = setup.splits, setup.model_fns
-    template = init_variables(setup, 0)
-    num_params = sum(np.size(leaf) for leaf in jax.tree.leaves(template))
-    plain = not config.spectral_max_norm
-    retrain_seeds = [seed + 10_000 for seed in seeds]
-    if plain and num_params <= VMAP_MAX_PARAMS and len(seeds) > 1 and vmap_pays(template):
-        total = len(splits.train)
-        retain = np.zeros(total, bool)
-        retain[splits.retain_indices] = True
-        originals = cached_models(
-            cache_dir, _model_key("original", setup, config, seeds, splits.train),
-            lambda: train_many(fns, splits.train, np.ones((len(seeds), total), bool), config,
-                               seeds=list(seeds)))
-        retrains = cached_models(
-            cache_dir, _model_key("retrain", setup, config, retrain_seeds, splits.retain_set),
-            lambda: train_many(fns, splits.train, np.tile(retain, (len(seeds), 1)), config,
-                               seeds=retrain_seeds))
-        return ([(unstack_model(originals, i), unstack_model(retrains, i))
-                 for i in range(len(seeds))], originals, "vmapped (train_many)")
-    pairs = []
-    reference = dataclasses.replace(config, spectral_max_norm=0.0)
-    for seed, retrain_seed in zip(seeds, retrain_seeds):
-        seeded = dataclasses.replace(config, seed=seed)
-        original = cached_models(
-            cache_dir, _model_key("original", setup, seeded, [seed], splits.train),
-            lambda: train(fns.apply, init_variables(setup, seed), splits.train, seeded,
-                          progress=progress, description=f"original seed {seed}",
-                          module=setup.module).variables)
-        retrained = cached_models(
-            cache_dir, _model_key("retrain", setup, dataclasses.replace(reference, seed=seed),
-                                  [retrain_seed], splits.retain_set),
-            lambda: train(fns.apply, init_variables(setup, retrain_seed), splits.retain_set,
-                          dataclasses.replace(reference, seed=seed), progress=progress,
-                          description=f"retrain seed {seed}").variables)
-        pairs.append((original, retrained))
-    return pairs, None, "sequential (train)"
-
-
-def trained_pairs(experiment: ExperimentConfig, seeds: Sequence[int], *,
-                  cache_dir: str | os.PathLike | None = None, progress: bool = False):
-    """``(setup, [(original, retrained) per seed])``: the models :func:`compare_methods` starts
-    from (the same programs, seeds and cache), for experiments that drive the unlearning
-    themselves (e.g. per-epoch curves)."""
-    setup = prepare(experiment)
-    pairs, _, _ = _originals(setup, experiment.train, [int(s) for s in seeds], progress,
-                             cache_dir)
-    return setup, pairs
 
 
 def _unlearn_variant(setup, variant: Variant, pairs, stacked, seeds, progress, echo):
@@ -366,30 +192,6 @@ def _class_attack(apply_fn, models: dict, splits, reference: str,
             100.0 * mia_nn_logistic(probs[in_forget], probs[in_logistic], logistic_neighbours)
             if finite else float("nan"))
     return scores
-
-
-def aggregate_rows(per_seed: Sequence[dict], metrics: Sequence[str]) -> list[dict]:
-    """Mean and sample standard deviation over seeds of ``metrics``, one row per method.
-
-    Each output row has ``method``, ``seeds``, ``<metric>_mean``, ``<metric>_std`` (0 for a single
-    seed) and ``<metric>`` formatted as ``"mean ± std"`` for the Markdown table.
-    """
-    by_method: dict[str, list[dict]] = {}
-    for row in per_seed:
-        by_method.setdefault(row["method"], []).append(row)
-    rows = []
-    for method, group in by_method.items():
-        row: dict[str, Any] = {"method": method, "seeds": len(group)}
-        for metric in metrics:
-            values = [float(r[metric]) for r in group if metric in r]
-            if not values:
-                continue
-            mean = float(np.mean(values))
-            std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-            row[f"{metric}_mean"], row[f"{metric}_std"] = mean, std
-            row[metric] = f"{mean:.2f} ± {std:.2f}" if math.isfinite(mean) else "nan"
-        rows.append(row)
-    return rows
 
 
 def compare_methods(
@@ -480,46 +282,3 @@ def compare_methods(
     if class_unlearning:
         record["mia_nn_neighbours"] = [int(c) for c in neighbours]
     return per_seed, aggregate_rows(per_seed, metrics), record
-
-
-def add_relative_metrics(per_seed: list[dict]) -> list[str]:
-    """Add, in place, the masks paper's metric families that are relative to the original
-    (Dine et al., arXiv 2511.02435, abstract: "relative unlearning accuracy"; its definition
-    was not in the text we could read, so this is our reading): per seed, against that seed's
-    original (o) and retrained (r) models,
-
-    - ``rel_UA`` = (UA − UA_o) / (UA_r − UA_o): the share of the retrained model's forgetting
-      reached (0 = none, 1 = as much as retraining, > 1 = more);
-    - ``RA_cost`` = RA_o − RA and ``TA_cost`` = TA_o − TA: accuracy points lost.
-
-    Returns the names added (aggregate them with :func:`aggregate_rows`)."""
-    by_seed: dict[Any, dict[str, dict]] = {}
-    for row in per_seed:
-        by_seed.setdefault(row["seed"], {})[row["method"]] = row
-    for rows in by_seed.values():
-        original, retrained = rows["original"], rows["retrain"]
-        span = retrained["UA"] - original["UA"]
-        for row in rows.values():
-            row["rel_UA"] = (row["UA"] - original["UA"]) / span if span else float("nan")
-            row["RA_cost"] = original["RA"] - row["RA"]
-            row["TA_cost"] = original["TA"] - row["TA"]
-    return ["rel_UA", "RA_cost", "TA_cost"]
-
-
-def write_comparison(out_dir: str, name: str, per_seed, aggregated, record, *, title: str,
-                     metadata: dict, chart_metrics: Sequence[str]) -> dict:
-    """Write ``name.{md,csv,json}`` (mean ± std), ``name_per_seed.json`` and ``name.png``."""
-    os.makedirs(out_dir, exist_ok=True)
-    metric_columns = [key for key in ("UA", "RA", "TA", "MIA", "MIA-NN", "MIA-NN-logistic",
-                                      "RMIA_AUC", "rel_UA", "RA_cost", "TA_cost", "tv_forget",
-                                      "gap", "seconds") if key in aggregated[0]]
-    paths = write_table(aggregated, ["method", "seeds", *metric_columns], out_dir, name,
-                        metadata={**metadata, "comparison": record}, digits=3)
-    per_seed_path = os.path.join(out_dir, f"{name}_per_seed.json")
-    with open(per_seed_path, "w") as handle:
-        json.dump(per_seed, handle, indent=1, default=float)
-    chart_rows = [{"method": row["method"], **{m: row.get(f"{m}_mean", float("nan"))
-                                                for m in chart_metrics}} for row in aggregated]
-    chart = bar_chart(chart_rows, list(chart_metrics), os.path.join(out_dir, f"{name}.png"),
-                      title=title)
-    return {**paths, "per_seed": per_seed_path, "png": chart}

@@ -6,7 +6,10 @@
   statistics and ROC metrics (AUC, TPR at low FPR).
 - :mod:`~jaxunlearn.evaluate.mia`: MIA-efficacy (SVC, threshold and logistic attackers).
 - :mod:`~jaxunlearn.evaluate.lira`, :mod:`~jaxunlearn.evaluate.rmia`: LiRA, U-LiRA and RMIA.
+  (LiRA's scores in :mod:`~jaxunlearn.evaluate.lira_scores`, its games over a model pool in
+  :mod:`~jaxunlearn.evaluate.lira_games`.)
 - :mod:`~jaxunlearn.evaluate.shadows`: many shadow models trained vmapped in one program.
+  (Their membership masks and per-model keys in :mod:`~jaxunlearn.evaluate.shadow_masks`.)
 - :mod:`~jaxunlearn.evaluate.ulira_audit`: U-LiRA between pools of stacked models.
 - :mod:`~jaxunlearn.evaluate.competition`: the NeurIPS 2023 unlearning competition's score.
 - :mod:`~jaxunlearn.evaluate.epsilon_bounds`: empirical ε lower bounds (Clopper–Pearson).

@@ -29,12 +29,14 @@ Recipe of model ``m`` (identical in :func:`train_many` and :func:`train_sequenti
 - the optimizer is :func:`~jaxunlearn.train.make_optimizer` of ``config`` with ``P`` steps per
   epoch and ``config.steps or config.epochs * P`` total steps; the dataset's augmentation is used
   when ``config.augment``.
+
+The membership matrix and the per-model keys are built in :mod:`jaxunlearn.evaluate.shadow_masks`
+(:func:`membership_masks` is re-exported here); this module trains and evaluates the pool.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any, Callable, Sequence
 
 import jax
@@ -44,118 +46,20 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxunlearn.config import TrainConfig
+from jaxunlearn.evaluate.shadow_masks import _check_in_mask, _model_keys, membership_masks
 from jaxunlearn.losses import cross_entropy, weighted_accuracy
 from jaxunlearn.train.augment import augment
 from jaxunlearn.train.optim import make_optimizer
 from jaxunlearn.train.sharding import put, to_host
 from jaxunlearn.train.steps import LossFn, TrainState, state_variables, steps_per_epoch
 
+__all__ = ["MODEL_AXIS", "membership_masks", "train_many", "train_sequential", "num_models",
+           "model_outputs"]
+
 MODEL_AXIS = "models"
 """Name of the mesh axis the model axis is sharded over."""
 
 _ORDER_SALT = 0x0DA7A  # the same salt as jaxunlearn.train.steps.epoch_order
-
-
-# --- membership ----------------------------------------------------------------------------
-
-
-def _as_key(key_or_seed: Any, name: str) -> jax.Array:
-    if isinstance(key_or_seed, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an int seed or a jax PRNG key, got a bool")
-    if isinstance(key_or_seed, (int, np.integer)):
-        if key_or_seed < 0:
-            raise ValueError(f"{name}: a seed must be >= 0, got {key_or_seed}")
-        return jax.random.key(int(key_or_seed))
-    if isinstance(key_or_seed, jax.Array):
-        if jnp.issubdtype(key_or_seed.dtype, jax.dtypes.prng_key):
-            return key_or_seed
-        if key_or_seed.dtype == jnp.uint32 and key_or_seed.shape == (2,):
-            return jax.random.wrap_key_data(key_or_seed)
-    raise TypeError(f"{name} must be an int seed or a jax PRNG key, got {type(key_or_seed).__name__}")
-
-
-def membership_masks(
-    num_models: int, num_examples: int, key_or_seed: Any, fraction: float = 0.5
-) -> np.ndarray:
-    """LiRA's balanced ``keep`` matrix: which pool examples each shadow model trains on.
-
-    As in ``mi_lira_2021/train.py`` (Carlini et al., 2022): draw ``u ~ U(0, 1)`` of shape
-    ``(M, N)`` and keep ``argsort(u, axis=0) < round(fraction * M)``, so every example (column) is
-    IN for exactly ``round(fraction * M)`` models (exactly ``M / 2`` for an even ``M`` at the
-    default fraction) and the set of its IN models is uniformly random. The number of members of
-    one model (a row) is random, about ``fraction * N``.
-
-    Args:
-      num_models: ``M >= 1``.
-      num_examples: ``N >= 1``, the pool size.
-      key_or_seed: an int seed or a ``jax.random`` key; the mask is a function of it alone.
-      fraction: the share of models each example is IN for, in ``(0, 1]``.
-
-    Returns:
-      ``in_mask``, a bool NumPy array of shape ``(M, N)``.
-    """
-    for name, value in (("num_models", num_models), ("num_examples", num_examples)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if value < 1:
-            raise ValueError(f"{name}: must be >= 1, got {value}")
-    if isinstance(fraction, (bool, np.bool_)) or not isinstance(fraction, (int, float)):
-        raise TypeError(f"fraction must be a number, got {type(fraction).__name__}")
-    if not (math.isfinite(fraction) and 0 < fraction <= 1):
-        raise ValueError(f"fraction: must be in (0, 1], got {fraction}")
-    members_per_example = int(math.floor(fraction * num_models + 0.5))
-    if members_per_example < 1:
-        raise ValueError(
-            f"fraction: {fraction} of {num_models} models rounds to 0 models per example"
-        )
-    key = _as_key(key_or_seed, "key_or_seed")
-    uniform = np.asarray(jax.random.uniform(key, (int(num_models), int(num_examples))))
-    ranks = np.argsort(uniform, axis=0, kind="stable")
-    return ranks < members_per_example
-
-
-# --- validation ----------------------------------------------------------------------------
-
-
-def _check_in_mask(in_mask: Any, num_examples: int) -> np.ndarray:
-    mask = np.asarray(in_mask)
-    if mask.ndim != 2:
-        raise ValueError(f"in_mask: expected shape (num_models, {num_examples}), got {mask.shape}")
-    if mask.shape[0] == 0:
-        raise ValueError("in_mask: needs at least one model (got num_models = 0)")
-    if mask.shape[1] != num_examples:
-        raise ValueError(
-            f"in_mask: has {mask.shape[1]} columns but the dataset has {num_examples} examples"
-        )
-    if mask.dtype != np.bool_:
-        if mask.dtype.kind not in "biu" or not np.isin(mask, (0, 1)).all():
-            raise ValueError(f"in_mask: must be boolean (or 0/1), got dtype {mask.dtype}")
-        mask = mask.astype(bool)
-    empty = np.flatnonzero(~mask.any(axis=1))
-    if empty.size:
-        raise ValueError(f"in_mask: model(s) {empty[:10].tolist()} have no member examples")
-    return mask
-
-
-def _model_keys(num_models: int, seeds: Any, base_seed: int) -> jax.Array:
-    """Raw key data ``(M, 2)``: ``key(seeds[m])`` or ``fold_in(key(seed), m)``."""
-    if seeds is None or isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        seed = base_seed if seeds is None else int(seeds)
-        if seed < 0:
-            raise ValueError(f"seeds: a base seed must be >= 0, got {seed}")
-        base = jax.random.key(seed)
-        keys = jax.vmap(lambda m: jax.random.fold_in(base, m))(jnp.arange(num_models))
-        return jax.random.key_data(keys)
-    values = np.asarray(seeds)
-    if values.shape != (num_models,) or values.dtype.kind not in "iu":
-        raise ValueError(
-            f"seeds: expected an int base seed or {num_models} int seeds (one per model), "
-            f"got shape {values.shape} dtype {values.dtype}"
-        )
-    if (values < 0).any():
-        raise ValueError("seeds: must be >= 0")
-    keys = [jax.random.key_data(jax.random.key(int(seed))) for seed in values]
-    return jnp.stack(keys)
 
 
 # --- the recipe of one model ----------------------------------------------------------------
