@@ -59,6 +59,28 @@ def _soft_ce(logits, targets, weights):
     return _weighted_mean(-np.sum(targets * _log_softmax(logits), axis=1), weights)
 
 
+def _fgsm_labels(teacher_params, inputs, labels, bound):
+    """Boundary Shrink's neighbour labels for the MLP in float64: the teacher's argmax at
+    x + bound · sign(∂CE/∂x), the input gradient by hand-written backpropagation."""
+    x = np.asarray(inputs, np.float64).reshape(len(inputs), -1)
+    names = sorted(name for name in teacher_params if name.startswith("hidden_")) + ["head"]
+    kernels = [np.asarray(teacher_params[n]["kernel"], np.float64) for n in names]
+    biases = [np.asarray(teacher_params[n]["bias"], np.float64) for n in names]
+    activations, pre = [x], []
+    for index, (kernel, bias) in enumerate(zip(kernels, biases)):
+        z = activations[-1] @ kernel + bias
+        pre.append(z)
+        activations.append(z if index == len(kernels) - 1 else np.maximum(z, 0.0))
+    delta = np.exp(_log_softmax(activations[-1]))
+    delta[np.arange(len(labels)), labels] -= 1.0
+    for index in range(len(kernels) - 1, -1, -1):
+        delta = delta @ kernels[index].T
+        if index > 0:
+            delta = delta * (pre[index - 1] > 0)
+    moved = (x + bound * np.sign(delta)).reshape(np.shape(inputs))
+    return mlp_logits_float64(teacher_params, moved).argmax(axis=1)
+
+
 def _l1(params):
     return sum(np.abs(np.asarray(leaf, np.float64)).sum()
                for leaf in jax.tree_util.tree_leaves(params))
@@ -90,7 +112,8 @@ def tiny():
 
 def _context(tiny, name, hyper_overrides=None, step=0, steps_per_epoch=10):
     hyper = METHODS[name].hyperparameters(hyper_overrides)
-    aux = {"teacher": tiny["teacher"], "targets": jnp.asarray(tiny["targets"])}
+    aux = {"teacher": tiny["teacher"], "targets": jnp.asarray(tiny["targets"]),
+           "pixel_mean": jnp.zeros((1,)), "pixel_std": jnp.ones((1,))}
     return TermContext(tiny["fns"].apply, aux, hyper, jax.random.key(0), jnp.int32(step),
                        steps_per_epoch, NUM_CLASSES)
 
@@ -115,6 +138,11 @@ def _expected(tiny, name, part, hyper):
         return -kl if part == "forget" else hyper["alpha"] * kl + hyper["gamma"] * ce
     if (name, part) == ("trw", "forget"):
         return _soft_ce(logits, tiny["targets"][tiny["indices"]].astype(np.float64), weights)
+    if (name, part) == ("boundary_shrink", "forget"):
+        neighbours = _fgsm_labels(tiny["teacher"]["params"], tiny["inputs"], labels,
+                                  hyper["bound"])
+        assert np.mean(neighbours != labels) > 0.5  # the step crosses boundaries: not y again
+        return _ce(logits, neighbours, weights)
     if (name, part) == ("l1_sparse", "retain"):
         return ce + hyper["gamma"] * _l1(tiny["student"]["params"])  # step 0: full γ
     return ce  # CE with the batch's own labels: every other deterministic term
@@ -135,7 +163,9 @@ def test_terms_cover_every_method():
 def test_term_equals_its_closed_form(tiny, name, part):
     overrides = {"neggrad_plus": {"beta": 0.7}, "scrub": {"alpha": 0.3, "gamma": 1.5,
                                                            "temperature": 3.0},
-                 "l1_sparse": {"gamma": 0.01}}.get(name)
+                 "l1_sparse": {"gamma": 0.01},
+                 # the tiny inputs are standard normal, not pixels: step in their coordinates
+                 "boundary_shrink": {"bound": 0.5, "clamp_pixels": False}}.get(name)
     context = _context(tiny, name, overrides)
     value = _term_value(tiny, name, part, context)
     expected = _expected(tiny, name, part, context.hyper)
