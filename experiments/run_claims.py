@@ -17,7 +17,8 @@ something to unlearn. Its parts, in order (each one experiment script, in its ow
   (``tune.py --learning-rates auto --extend 2 --write``, into
   ``experiments/configs/tuned/fashion_mnist_mem_<s>.json``);
 - ``tune_masks_<s>``: each masked variant at 1× and 3× its base method's tuned rate (a mask
-  removes coordinates, so a variant may want a larger step; ``tune.py --learning-rates times:1,3``);
+  removes coordinates, so a variant may want a larger step), grown past the edge like the base
+  methods (``tune.py --learning-rates times:1,3 --extend 2``);
 - ``grid_<s>``: the masks grid, base methods × {none, SalUn, AND, PROB, focus} (``masks/grid.py``);
 - ``curves``: the masks paper's Figure-5 protocol, SRL + each add-on at 50 % (``masks/curves.py``);
 - ``amun``: AMUN ± FastClip originals against the baselines, audited by RMIA (``amun/run.py``);
@@ -98,7 +99,7 @@ def parts(out: str, small: bool) -> list[tuple[str, list[str], float]]:
     for setting in SETTINGS:
         chosen.append((f"tune_masks_{setting}", py + [
             f"{HERE}/tune.py", *data, "--setting", setting, "--methods", masked,
-            "--learning-rates", "times:1,3", "--epochs", "5", "--write",
+            "--learning-rates", "times:1,3", "--extend", "2", "--epochs", "5", "--write",
             "--out", f"{out}/tune_{tier}", *cache], 300))
     for setting in SETTINGS:
         chosen.append((f"grid_{setting}", py + [
