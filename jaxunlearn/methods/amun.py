@@ -78,6 +78,24 @@ def _pixel_apply(apply_fn, mean: tuple, std: tuple):
     return apply
 
 
+def pixels_in_unit_box(dataset) -> np.ndarray:
+    """``dataset``'s inputs in pixel units, ``inputs · std + mean`` (float32), for the attacks that
+    step and clamp in the pixel box [0, 1] (AMUN's, Boundary Shrink's).
+
+    Raises:
+      ValueError: the pixels leave [0, 1] by more than 1e-3 (inputs that are not normalised
+        pixels: the caller should pass ``clamp_pixels=False``).
+    """
+    pixels = (np.asarray(dataset.inputs, np.float32) * np.asarray(dataset.std, np.float32)
+              + np.asarray(dataset.mean, np.float32))
+    if pixels.min() < -1e-3 or pixels.max() > 1 + 1e-3:
+        raise ValueError(
+            "hyperparams: clamp_pixels=True needs inputs that are (pixel - mean) / std with "
+            f"pixels in [0, 1], but the forget set spans [{pixels.min():.3g}, "
+            f"{pixels.max():.3g}] in pixel units; pass clamp_pixels=False")
+    return pixels
+
+
 def adversarial_set(apply_fn, variables, dataset, *, initial_epsilon: float = 0.04,
                     growth: float = 2.0, max_rounds: int = 20, pgd_steps: int = 50,
                     clamp_pixels: bool = True, batch_size: int = 128):
@@ -105,12 +123,7 @@ def adversarial_set(apply_fn, variables, dataset, *, initial_epsilon: float = 0.
     mean = np.asarray(dataset.mean, np.float32)
     std = np.asarray(dataset.std, np.float32)
     if clamp_pixels:
-        pixels = inputs * std + mean
-        if pixels.min() < -1e-3 or pixels.max() > 1 + 1e-3:
-            raise ValueError(
-                "hyperparams: clamp_pixels=True needs inputs that are (pixel - mean) / std with "
-                f"pixels in [0, 1], but the forget set spans [{pixels.min():.3g}, "
-                f"{pixels.max():.3g}] in pixel units; pass clamp_pixels=False")
+        pixels = pixels_in_unit_box(dataset)
         apply = _pixel_apply(apply_fn, tuple(mean.ravel().tolist()), tuple(std.ravel().tolist()))
         search = adversarial_examples_growing_radius(
             apply, variables, np.clip(pixels, 0.0, 1.0), dataset.labels,

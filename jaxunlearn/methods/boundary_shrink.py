@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxunlearn.losses import cross_entropy
+from jaxunlearn.methods.amun import pixels_in_unit_box
 from jaxunlearn.methods.base import Method, Prepared, logits_of, register_method
 
 
@@ -82,12 +83,7 @@ def _prepare(model_fns, variables, splits, hyper, key):
     mean = np.asarray(forget.mean, np.float32)
     std = np.asarray(forget.std, np.float32)
     if hyper["clamp_pixels"]:
-        pixels = np.asarray(forget.inputs, np.float32) * std + mean
-        if pixels.min() < -1e-3 or pixels.max() > 1 + 1e-3:
-            raise ValueError(
-                "hyperparams: clamp_pixels=True needs inputs that are (pixel - mean) / std with "
-                f"pixels in [0, 1], but the forget set spans [{pixels.min():.3g}, "
-                f"{pixels.max():.3g}] in pixel units; pass clamp_pixels=False")
+        pixels_in_unit_box(forget)  # raises for inputs that are not normalised pixels
     return Prepared(aux={"teacher": variables, "pixel_mean": jnp.asarray(mean),
                          "pixel_std": jnp.asarray(std)})
 
