@@ -55,16 +55,15 @@ from jaxunlearn.evaluate.ulira_audit import stack_models, unstack_model
 from jaxunlearn.methods.addons import resolve_addons
 from jaxunlearn.methods.base import Method, get_method
 from jaxunlearn.methods.run import (
-    StreamOrders,
     UnlearnResult,
     _stream_key,
     forget_classes,
     plan_run,
-    run_steps,
     unlearn,
 )
 from jaxunlearn.methods.same_program import same_update
 from jaxunlearn.methods.step import build_unlearn_step
+from jaxunlearn.train.loop import EpochOrders, run_loop
 from jaxunlearn.train.progress import progress_bar
 from jaxunlearn.train.sharding import check_divisible, make_mesh, replicate, replicated
 from jaxunlearn.train.steps import create_train_state, epoch_order, state_variables, steps_per_epoch
@@ -352,14 +351,14 @@ def unlearn_many(
 
     bar = progress_bar(total_steps, f"{method.name} x{count}", enabled=progress)
     try:
-        state = run_steps(
+        state = run_loop(
             step_fn, state, arrays, start=0, total_steps=total_steps, per_epoch=per_epoch,
             callbacks=callbacks, bar=bar, on_epoch=on_epoch,
-            orders=StreamOrders(
-                lambda epoch: orders(forget_keys, num_forget, hyper["forget_batch_size"], epoch),
-                lambda epoch: orders(retain_keys, num_retain, hyper["batch_size"], epoch),
-                steps_per_epoch(max(num_forget, 1), hyper["forget_batch_size"]),
-                steps_per_epoch(max(num_retain, 1), hyper["batch_size"])))
+            orders=EpochOrders([
+                (lambda epoch: orders(forget_keys, num_forget, hyper["forget_batch_size"], epoch),
+                 steps_per_epoch(max(num_forget, 1), hyper["forget_batch_size"])),
+                (lambda epoch: orders(retain_keys, num_retain, hyper["batch_size"], epoch),
+                 steps_per_epoch(max(num_retain, 1), hyper["batch_size"]))]))
     finally:
         bar.close()
     seconds = time.perf_counter() - started

@@ -16,6 +16,7 @@ from jaxunlearn.methods.addons import AddonContext, build_addons, resolve_addons
 from jaxunlearn.methods.base import Method, Prepared, get_method
 from jaxunlearn.methods.step import make_unlearn_step
 from jaxunlearn.train.checkpoint import Checkpointer, CheckpointError, tree_digest
+from jaxunlearn.train.loop import EpochOrders, run_loop
 from jaxunlearn.train.progress import progress_bar
 from jaxunlearn.train.sharding import check_divisible, make_mesh, replicate
 from jaxunlearn.train.steps import create_train_state, epoch_order, state_variables, steps_per_epoch
@@ -109,52 +110,6 @@ def plan_run(model_fns: Any, variables: dict, splits: Any, method: Method, resol
     full_tx = optax.chain(base, *addon_transforms, *prepared.addons)
     return RunPlan(prepared, variables, full_tx, microbatches, num_forget, total_steps,
                    per_epoch)
-
-
-class StreamOrders:
-    """The forget and retain streams' batch orders at each step: ``forget(epoch)`` and
-    ``retain(epoch)`` give an epoch's shuffled order (``epoch_order`` of the stream's key),
-    computed once per epoch of that stream (``forget_steps`` / ``retain_steps`` per epoch)."""
-
-    def __init__(self, forget: Callable, retain: Callable, forget_steps: int, retain_steps: int):
-        self._make = {"forget": forget, "retain": retain}
-        self._steps = {"forget": forget_steps, "retain": retain_steps}
-        self._cached: dict[str, tuple[int, Any]] = {}
-
-    def __call__(self, step: int) -> tuple[Any, Any]:
-        orders = []
-        for stream in ("forget", "retain"):
-            epoch = step // self._steps[stream]
-            if self._cached.get(stream, (-1, None))[0] != epoch:
-                self._cached[stream] = (epoch, self._make[stream](epoch))
-            orders.append(self._cached[stream][1])
-        return orders[0], orders[1]
-
-
-def run_steps(step_fn: Callable, state: Any, arrays: tuple, *, start: int, total_steps: int,
-              per_epoch: int, orders: StreamOrders, callbacks: Sequence[Callable], bar: Any,
-              on_epoch: Callable[[int, Any, dict, int], dict]) -> Any:
-    """The unlearning loop shared by :func:`unlearn` and ``unlearn_many``: steps ``start`` to
-    ``total_steps`` of ``step_fn(state, forget_order, retain_order, *arrays)``, calling every
-    callback with each step's metrics and, at the end of each primary epoch (and of the run),
-    ``on_epoch(step, state, summed metrics, number of steps summed)`` (the metrics since the
-    last call), whose returned losses go to the progress bar. Returns the final state, once
-    computed."""
-    sums, count = None, 0
-    for step in range(start, total_steps):
-        state, metrics = step_fn(state, *orders(step), *arrays)
-        sums = metrics if sums is None else jax.tree_util.tree_map(jnp.add, sums, metrics)
-        count += 1
-        for callback in callbacks:
-            callback(step + 1, metrics)
-        bar.update(1)
-        done = step + 1
-        if done % per_epoch == 0 or done == total_steps:
-            shown = on_epoch(done, state, sums, count)
-            sums, count = None, 0
-            if not bar.disable and shown:
-                bar.set_postfix({k: f"{v:.4f}" for k, v in shown.items()})
-    return jax.block_until_ready(state)
 
 
 def unlearn(
@@ -276,16 +231,16 @@ def unlearn(
 
     bar = progress_bar(total_steps, method.name, enabled=progress, initial=int(state.step))
     try:
-        state = run_steps(
+        state = run_loop(
             step_fn, state, arrays, start=int(state.step), total_steps=total_steps,
             per_epoch=per_epoch, callbacks=callbacks, bar=bar, on_epoch=on_epoch,
-            orders=StreamOrders(
-                lambda epoch: epoch_order(forget_key, epoch, max(num_forget, 1),
-                                          hyper["forget_batch_size"]),
-                lambda epoch: epoch_order(retain_key, epoch, max(num_retain, 1),
-                                          hyper["batch_size"]),
-                steps_per_epoch(max(num_forget, 1), hyper["forget_batch_size"]),
-                steps_per_epoch(max(num_retain, 1), hyper["batch_size"])))
+            orders=EpochOrders([
+                (lambda epoch: epoch_order(forget_key, epoch, max(num_forget, 1),
+                                           hyper["forget_batch_size"]),
+                 steps_per_epoch(max(num_forget, 1), hyper["forget_batch_size"])),
+                (lambda epoch: epoch_order(retain_key, epoch, max(num_retain, 1),
+                                           hyper["batch_size"]),
+                 steps_per_epoch(max(num_retain, 1), hyper["batch_size"]))]))
     finally:
         bar.close()
         if checkpointer is not None:

@@ -1,4 +1,11 @@
-"""The training loop: device-resident data, one compiled step, checkpoints, progress."""
+"""The one loop of the engine, and :func:`train` on it.
+
+:func:`run_loop` is the host loop every run goes through: :func:`train`,
+:func:`jaxunlearn.methods.unlearn` and :func:`jaxunlearn.methods.unlearn_many` (one model or M
+stacked ones). Each step it takes the streams' epoch orders (:class:`EpochOrders`), calls the
+compiled step, sums the step's metrics over the epoch, calls the per-step callbacks, moves the
+progress bar, and hands epoch ends (and every step, for checkpoints) to the caller's hooks.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +42,63 @@ from jaxunlearn.train.steps import (
 _BOOKKEEPING_FIELDS = ("checkpoint_every_steps", "max_checkpoints", "log_every_steps")
 
 StepCallback = Callable[[int, dict], None]
+
+
+class EpochOrders:
+    """The shuffled batch order of each data stream at a step.
+
+    ``streams`` is a sequence of ``(make, steps)``: ``make(epoch)`` returns the stream's order
+    for one of its epochs (e.g. :func:`~jaxunlearn.train.epoch_order`) and ``steps`` is its
+    epochs' length in steps; a stream's order is made once per epoch of that stream.
+    ``orders(step)`` returns one order per stream.
+    """
+
+    def __init__(self, streams: Sequence[tuple[Callable[[int], Any], int]]):
+        self._streams = list(streams)
+        self._cached: list[tuple[int, Any]] = [(-1, None)] * len(self._streams)
+
+    def __call__(self, step: int) -> tuple:
+        orders = []
+        for index, (make, steps) in enumerate(self._streams):
+            epoch = step // steps
+            if self._cached[index][0] != epoch:
+                self._cached[index] = (epoch, make(epoch))
+            orders.append(self._cached[index][1])
+        return tuple(orders)
+
+
+def run_loop(step_fn: Callable, state: Any, arrays: tuple, *, start: int, total_steps: int,
+             per_epoch: int, orders: EpochOrders, bar: Any,
+             on_epoch: Callable[[int, Any, dict, int], dict | None],
+             callbacks: Sequence[StepCallback] = (),
+             after_step: Callable[[int, Any, dict, dict | None, int, bool], None] | None = None,
+             sums: dict | None = None, count: int = 0) -> Any:
+    """Steps ``start`` to ``total_steps`` of ``state, metrics = step_fn(state, *orders(step),
+    *arrays)``; returns the final state, once computed.
+
+    After each step: every ``callback(step, metrics)``; the progress bar; at the end of each
+    epoch of ``per_epoch`` steps (and of the run) ``on_epoch(step, state, sums, count)`` with
+    the metrics summed since the last epoch end (``count`` steps; ``sums``/``count`` resume an
+    unfinished epoch), whose returned numbers the bar shows; then ``after_step(step, state,
+    metrics, sums, count, epoch_end)`` with the sums as they stand (e.g. to checkpoint).
+    """
+    for step in range(start, total_steps):
+        state, metrics = step_fn(state, *orders(step), *arrays)
+        sums = metrics if sums is None else jax.tree_util.tree_map(jnp.add, sums, metrics)
+        count += 1
+        for callback in callbacks:
+            callback(step + 1, metrics)
+        bar.update(1)
+        done = step + 1
+        epoch_end = done % per_epoch == 0 or done == total_steps
+        if epoch_end:
+            shown = on_epoch(done, state, sums, count)
+            sums, count = None, 0
+            if not bar.disable and shown:
+                bar.set_postfix({k: f"{v:.4f}" for k, v in shown.items()})
+        if after_step is not None:
+            after_step(done, state, metrics, sums, count, epoch_end)
+    return jax.block_until_ready(state)
 
 
 @dataclasses.dataclass
@@ -193,52 +257,43 @@ def train(
     # Checkpoints written before the history was checkpointed resume with an empty history.
     history: list[dict] = [dict(entry) for entry in progress_record.get("history", [])]
     saved_sums = progress_record.get("epoch_sums")
-    epoch_sums = None if saved_sums is None else jnp.asarray(saved_sums, jnp.float32)
-    epoch_count = int(progress_record.get("epoch_count", 0))
+    resumed_sums = (None if saved_sums is None else
+                    dict(zip(("loss", "accuracy"), jnp.asarray(saved_sums, jnp.float32))))
     seconds_before = float(progress_record.get("seconds", 0.0))
+    run_key = np.asarray(state.key)  # the state's own copy is donated to the first step
 
-    def save(state: TrainState) -> None:
-        if checkpointer is not None:
+    def on_epoch(done, state, sums, count):
+        loss, accuracy = np.asarray([sums["loss"], sums["accuracy"]]) / count
+        entry = {"epoch": -(-done // per_epoch), "step": done, "loss": float(loss)}
+        if targets == "labels":
+            entry["accuracy"] = float(accuracy)
+        history.append(entry)
+        return None
+
+    def after_step(done, state, metrics, sums, count, epoch_end):
+        if done % config.log_every_steps == 0 and not bar.disable:
+            bar.set_postfix(loss=f"{float(metrics['loss']):.4f}",
+                            acc=f"{float(metrics['accuracy']):.3f}")
+        every = config.checkpoint_every_steps
+        if checkpointer is not None and (
+                (every and done % every == 0) or (not every and epoch_end) or done == total_steps):
             progress_now = {
-                "history": history, "epoch_count": epoch_count,
-                "epoch_sums": None if epoch_sums is None
-                else [float(value) for value in np.asarray(epoch_sums)],
+                "history": history, "epoch_count": count,
+                "epoch_sums": None if sums is None
+                else [float(value) for value in np.asarray([sums["loss"], sums["accuracy"]])],
                 "seconds": seconds_before + time.perf_counter() - started}
-            checkpointer.save(int(state.step), state, {"signature": signature,
-                                                       "progress": progress_now})
+            checkpointer.save(done, state, {"signature": signature, "progress": progress_now})
 
-    order = None
-    order_epoch = -1
     bar = progress_bar(total_steps, description, enabled=progress, initial=start_step)
     started = time.perf_counter()
     try:
-        for step in range(start_step, total_steps):
-            epoch = step // per_epoch
-            if epoch != order_epoch:
-                order = epoch_order(state.key, epoch, len(dataset), config.batch_size)
-                order_epoch = epoch
-            state, metrics = step_fn(state, order, inputs, labels)
-            pair = jnp.stack([metrics["loss"], metrics["accuracy"]])
-            epoch_sums = pair if epoch_sums is None else epoch_sums + pair
-            epoch_count += 1
-            for callback in callbacks:
-                callback(step + 1, metrics)
-            bar.update(1)
-            done = step + 1
-            if done % config.log_every_steps == 0 and not bar.disable:
-                bar.set_postfix(loss=f"{float(pair[0]):.4f}", acc=f"{float(pair[1]):.3f}")
-            epoch_end = done % per_epoch == 0 or done == total_steps
-            if epoch_end:
-                loss, accuracy = np.asarray(epoch_sums) / epoch_count
-                entry = {"epoch": epoch + 1, "step": done, "loss": float(loss)}
-                if targets == "labels":
-                    entry["accuracy"] = float(accuracy)
-                history.append(entry)
-                epoch_sums, epoch_count = None, 0
-            every = config.checkpoint_every_steps
-            if (every and done % every == 0) or (not every and epoch_end) or done == total_steps:
-                save(state)
-        jax.block_until_ready(state)
+        state = run_loop(
+            step_fn, state, (inputs, labels), start=start_step, total_steps=total_steps,
+            per_epoch=per_epoch, bar=bar, on_epoch=on_epoch, callbacks=callbacks,
+            after_step=after_step, sums=resumed_sums,
+            count=int(progress_record.get("epoch_count", 0)),
+            orders=EpochOrders([(lambda epoch: epoch_order(run_key, epoch, len(dataset),
+                                                            config.batch_size), per_epoch)]))
     finally:
         bar.close()
         if checkpointer is not None:
