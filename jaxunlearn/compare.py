@@ -12,7 +12,7 @@ aggregated over seeds as mean and sample standard deviation.
 When the model is small, the original recipe is plain (no spectral clipping) and vmapping pays
 (:func:`vmap_pays`: not for convolutional networks on CPU), the originals and
 the retrained references of all seeds are trained vmapped, in one compiled program each
-(:func:`~jaxunlearn.evaluate.train_many`), and every variant whose method and add-ons allow it
+(:func:`~jaxunlearn.train.train_many`), and every variant whose method and add-ons allow it
 unlearns all seeds' originals in one vmapped program too
 (:func:`~jaxunlearn.methods.unlearn_many`, each seed the run, to float rounding, that
 :func:`~jaxunlearn.methods.unlearn` would make with key = the seed); otherwise one seed at a time
@@ -60,7 +60,7 @@ from jaxunlearn.config import ExperimentConfig
 from jaxunlearn.evaluate import evaluate_models
 from jaxunlearn.evaluate.class_metrics import mia_nn, mia_nn_logistic, nearest_classes
 from jaxunlearn.evaluate.signals import softmax
-from jaxunlearn.evaluate.ulira_audit import unstack_model
+from jaxunlearn.train.pools import unstack_model
 from jaxunlearn.methods import ADDONS, can_vmap, get_method, unlearn, unlearn_many
 from jaxunlearn.methods.run import forget_classes
 from jaxunlearn.pipeline import prepare

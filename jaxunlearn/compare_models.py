@@ -5,7 +5,7 @@ experiments that drive the unlearning themselves) needs the original model on D 
 retrained reference on D_r. When the model is small (:data:`VMAP_MAX_PARAMS`), the original
 recipe is plain (no spectral clipping) and vmapping pays (:func:`vmap_pays`: not for
 convolutional networks on CPU), all seeds are trained vmapped in one compiled program each
-(:func:`~jaxunlearn.evaluate.train_many`); otherwise one seed at a time with
+(:func:`~jaxunlearn.train.train_many`); otherwise one seed at a time with
 :func:`~jaxunlearn.train.train`. :func:`cached_models` keeps them on disk under a digest of
 everything that decides them. No paper of its own: the engine of the experiments of
 :mod:`jaxunlearn.compare` (which re-exports everything here).
@@ -25,8 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxunlearn.config import ExperimentConfig, TrainConfig, to_dict
-from jaxunlearn.evaluate.shadows import train_many
-from jaxunlearn.evaluate.ulira_audit import unstack_model
+from jaxunlearn.train.pools import train_many, unstack_model
 from jaxunlearn.pipeline import init_variables, prepare
 from jaxunlearn.train import train
 

@@ -17,11 +17,11 @@ import jax
 
 from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
 from jaxunlearn.evaluate import GAP_DEFINITION, evaluate_models
-from jaxunlearn.evaluate.ulira_audit import train_original_and_retrained, ulira_models
+from jaxunlearn.evaluate.ulira_audit import ulira_models
 from jaxunlearn.methods import ADDONS, get_method, unlearn, unlearn_many
 from jaxunlearn.pipeline import config_record, init_variables, prepare, timed
 from jaxunlearn.report import environment_info, metric_grid, write_table
-from jaxunlearn.train import train
+from jaxunlearn.train import train, train_original_and_retrained
 
 COLUMNS = ("method", "UA", "RA", "TA", "MIA", "U-LiRA", "U-LiRA AUC", "forget_loss", "tv_forget",
            "gap", "seconds")

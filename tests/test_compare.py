@@ -53,7 +53,7 @@ def test_every_seed_evaluates_every_model(two_seeds):
 
 def test_vmapped_unlearning_matches_one_unlearn_run_per_seed(two_seeds):
     from jaxunlearn.evaluate import evaluate_splits
-    from jaxunlearn.evaluate.ulira_audit import train_original_and_retrained, unstack_model
+    from jaxunlearn.train.pools import train_original_and_retrained, unstack_model
     from jaxunlearn.methods import unlearn
     from jaxunlearn.pipeline import prepare
 

@@ -21,9 +21,8 @@ import numpy as np
 from jaxunlearn.compare import cached_models, vmap_pays
 from jaxunlearn.evaluate.roc import auc
 from jaxunlearn.evaluate.rmia import rmia
-from jaxunlearn.evaluate.shadows import train_many
 from jaxunlearn.evaluate.signals import true_label_prob
-from jaxunlearn.evaluate.ulira_audit import stack_models, unstack_model
+from jaxunlearn.train.pools import stack_models, train_many, unstack_model
 from jaxunlearn.train import predict_logits, train
 
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from jaxunlearn.config import TrainConfig
 from jaxunlearn.data import Dataset, load_digits
-from jaxunlearn.evaluate.shadows import membership_masks, train_many, train_sequential
+from jaxunlearn.evaluate.shadows import membership_masks
+from jaxunlearn.train.pools import train_many, train_sequential
 from jaxunlearn.models import create_model_fns
 from jaxunlearn.report import report_benchmark
 

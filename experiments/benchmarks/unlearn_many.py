@@ -26,7 +26,7 @@ import numpy as np
 
 from jaxunlearn.config import TrainConfig
 from jaxunlearn.data import load_digits, make_splits
-from jaxunlearn.evaluate import train_many, unstack_model
+from jaxunlearn.train import train_many, unstack_model
 from jaxunlearn.methods import unlearn, unlearn_many
 from jaxunlearn.models import create_model_fns
 from jaxunlearn.report import report_benchmark

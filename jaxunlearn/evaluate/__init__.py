@@ -8,8 +8,8 @@
 - :mod:`~jaxunlearn.evaluate.lira`, :mod:`~jaxunlearn.evaluate.rmia`: LiRA, U-LiRA and RMIA.
   (LiRA's scores in :mod:`~jaxunlearn.evaluate.lira_scores`, its games over a model pool in
   :mod:`~jaxunlearn.evaluate.lira_games`.)
-- :mod:`~jaxunlearn.evaluate.shadows`: many shadow models trained vmapped in one program.
-  (Their membership masks and per-model keys in :mod:`~jaxunlearn.evaluate.shadow_masks`.)
+- :mod:`~jaxunlearn.evaluate.shadows`: shadow pools' membership masks and every model's outputs
+  (the pools are trained by :func:`jaxunlearn.train.train_many`).
 - :mod:`~jaxunlearn.evaluate.ulira_audit`: U-LiRA between pools of stacked models.
 - :mod:`~jaxunlearn.evaluate.competition`: the NeurIPS 2023 unlearning competition's score.
 - :mod:`~jaxunlearn.evaluate.epsilon_bounds`: empirical ε lower bounds (Clopper–Pearson).
@@ -92,14 +92,7 @@ from jaxunlearn.evaluate.roc import (
     roc_curve,
     roc_metrics,
 )
-from jaxunlearn.evaluate.shadows import (
-    MODEL_AXIS,
-    membership_masks,
-    model_outputs,
-    num_models,
-    train_many,
-    train_sequential,
-)
+from jaxunlearn.evaluate.shadows import membership_masks, model_outputs
 from jaxunlearn.evaluate.signals import (
     cross_entropy_loss,
     entropy,
@@ -110,17 +103,11 @@ from jaxunlearn.evaluate.signals import (
     true_label_prob,
 )
 from jaxunlearn.evaluate.suite import GAP_DEFINITION, GAP_METRICS, evaluate_models, gap_to_reference
-from jaxunlearn.evaluate.ulira_audit import (
-    stack_models,
-    train_original_and_retrained,
-    ulira_models,
-    unstack_model,
-)
+from jaxunlearn.evaluate.ulira_audit import ulira_models
 
 __all__ = [
-    "DEFAULT_FPR_TARGETS", "GAP_DEFINITION", "GAP_METRICS", "MIA_ATTACKERS", "MIA_FEATURES", "MODEL_AXIS",
-    "SPLIT_METRICS", "membership_masks", "model_outputs", "num_models", "train_many",
-    "train_sequential",
+    "DEFAULT_FPR_TARGETS", "GAP_DEFINITION", "GAP_METRICS", "MIA_ATTACKERS", "MIA_FEATURES",
+    "SPLIT_METRICS", "membership_masks", "model_outputs",
     "auc", "class_thresholds", "clopper_pearson_interval", "clopper_pearson_lower",
     "clopper_pearson_upper", "competition_score", "cross_entropy_loss", "entropy",
     "epsilon_from_rates", "epsilon_lower_bound", "evaluate_models", "evaluate_splits",
@@ -131,7 +118,6 @@ __all__ = [
     "prediction_agreement", "RenyiEstimate", "estimate_renyi", "renyi_confidence_margin",
     "renyi_dv_objective", "renyi_gaussian", "renyi_to_dp", "renyi_variational", "retrain_ceiling",
     "rmia", "roc_curve", "roc_metrics", "softmax", "true_label_prob", "tune_offline_a", "tv_distance",
-    "ulira", "ulira_game", "stack_models", "train_original_and_retrained", "ulira_models",
-    "unstack_model",
+    "ulira", "ulira_game", "ulira_models",
     "Backdoor", "backdoor_regeneration", "error_percentile", "evaluate_reconstruction", "frechet_distance", "mean_cosine_similarity", "mean_reconstruction_error", "ood_auroc", "output_distance", "penultimate_features", "per_example_error", "poison", "reconstruct", "reconstruction_errors", "reconstruction_membership_attack", "split_errors", "stamp_cue",
 ]

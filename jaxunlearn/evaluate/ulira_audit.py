@@ -5,7 +5,7 @@ model and an example x it was trained on: was x unlearned, or never seen? It nee
 evaluated on the same examples: models trained on x and then unlearned with the method under
 test, and models that never saw x (retrained on D \\ {x}; in LiRA terms the shadow pool's OUT
 models). :func:`ulira_models` takes the two pools as stacked variables (a leading model axis, as
-:func:`~jaxunlearn.evaluate.train_many` returns them), computes LiRA's logit-scaled confidence of
+:func:`~jaxunlearn.train.train_many` returns them), computes LiRA's logit-scaled confidence of
 every model on every example (vmapped over models) and plays the held-out-target game.
 
 A perfect unlearning method scores an attack balanced accuracy of 0.5; a method that leaves x's
@@ -14,60 +14,16 @@ influence in place scores near 1.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jaxunlearn.evaluate.lira import ulira_game
-from jaxunlearn.evaluate.shadows import model_outputs, num_models, train_many
+from jaxunlearn.evaluate.shadows import model_outputs
+from jaxunlearn.train.pools import num_models
 from jaxunlearn.evaluate.signals import logit_confidence
 
-__all__ = ["stack_models", "unstack_model", "ulira_models", "train_original_and_retrained"]
-
-
-def stack_models(models: Sequence[Any]) -> Any:
-    """Stack a sequence of variables pytrees with the same structure along a new leading axis."""
-    models = list(models)
-    if not models:
-        raise ValueError("models: need at least one variables pytree to stack")
-    structure = jax.tree.structure(models[0])
-    for index, model in enumerate(models[1:], start=1):
-        if jax.tree.structure(model) != structure:
-            raise ValueError(f"models: model {index} has a different pytree structure from model 0")
-    return jax.tree.map(lambda *leaves: jnp.stack([jnp.asarray(leaf) for leaf in leaves]), *models)
-
-
-def unstack_model(stacked: Any, index: int) -> Any:
-    """Model ``index`` of stacked variables (the inverse of :func:`stack_models` for one model)."""
-    size = num_models(stacked)
-    if not 0 <= int(index) < size:
-        raise ValueError(f"index: {index} is outside the {size} stacked models")
-    return jax.tree.map(lambda leaf: leaf[int(index)], stacked)
-
-
-def train_original_and_retrained(
-    model_fns: Any, splits: Any, config: Any, *, original_seeds: Sequence[int],
-    retrain_seeds: Sequence[int],
-) -> tuple[Any, Any]:
-    """The two pools U-LiRA and multi-seed comparisons start from, each trained vmapped in one
-    program (:func:`~jaxunlearn.evaluate.train_many`): one original on all of ``splits.train``
-    per seed of ``original_seeds``, one model on the retain set alone (never seeing the forget
-    set) per seed of ``retrain_seeds``.
-
-    Returns:
-      ``(originals, retrained)``, stacked variables with leading axes ``len(original_seeds)``
-      and ``len(retrain_seeds)``.
-    """
-    total = len(splits.train)
-    retain = np.zeros(total, bool)
-    retain[splits.retain_indices] = True
-    originals = train_many(model_fns, splits.train, np.ones((len(original_seeds), total), bool),
-                           config, seeds=list(original_seeds))
-    retrained = train_many(model_fns, splits.train, np.tile(retain, (len(retrain_seeds), 1)),
-                           config, seeds=list(retrain_seeds))
-    return originals, retrained
+__all__ = ["ulira_models"]
 
 
 def ulira_models(

@@ -5,7 +5,7 @@ same unlearning recipe on M models. :func:`unlearn_many` runs them together: mod
 exactly what ``unlearn(model_fns, unstack_model(stacked_variables, m), splits, method,
 key=keys[m], ...)`` would do, and the M runs share one jitted step, the step of
 :func:`~jaxunlearn.methods.step.build_unlearn_step` ``jax.vmap``-ed over the model axis, in the
-style of :func:`~jaxunlearn.evaluate.train_many`.
+style of :func:`~jaxunlearn.train.train_many`.
 
 What is per model and what is shared:
 
@@ -50,8 +50,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxunlearn.evaluate.shadows import num_models
-from jaxunlearn.evaluate.ulira_audit import stack_models, unstack_model
 from jaxunlearn.methods.addons import resolve_addons
 from jaxunlearn.methods.base import Method, get_method
 from jaxunlearn.methods.run import (
@@ -64,6 +62,7 @@ from jaxunlearn.methods.run import (
 from jaxunlearn.methods.same_program import same_update
 from jaxunlearn.methods.step import build_unlearn_step
 from jaxunlearn.train.loop import EpochOrders, run_loop
+from jaxunlearn.train.pools import num_models, stack_models, unstack_model
 from jaxunlearn.train.progress import progress_bar
 from jaxunlearn.train.sharding import check_divisible, make_mesh, replicate, replicated
 from jaxunlearn.train.steps import create_train_state, epoch_order, state_variables, steps_per_epoch
@@ -236,8 +235,8 @@ def unlearn_many(
     Args:
       model_fns: ``ModelFns`` (``init``, ``apply``), shared by the models.
       stacked_variables: the M original models' variables, every leaf with a leading model
-        axis (e.g. from :func:`~jaxunlearn.evaluate.train_many` or
-        :func:`~jaxunlearn.evaluate.stack_models`).
+        axis (e.g. from :func:`~jaxunlearn.train.train_many` or
+        :func:`~jaxunlearn.train.stack_models`).
       splits: :class:`jaxunlearn.data.Splits`, shared.
       method: a registered name or a :class:`~jaxunlearn.methods.Method`.
       keys: M int seeds, ``keys[m]`` the ``key`` of model ``m``'s run.

@@ -1,4 +1,5 @@
-"""Shadow-model bookkeeping and vmapped many-model training (jaxunlearn.evaluate.shadows)."""
+"""Shadow pools: membership masks and outputs (jaxunlearn.evaluate.shadows), and the pools'
+vmapped training (jaxunlearn.train.pools)."""
 
 import flax.linen as nn
 import jax
@@ -8,12 +9,8 @@ import pytest
 
 from jaxunlearn.config import TrainConfig
 from jaxunlearn.data import Dataset
-from jaxunlearn.evaluate.shadows import (
-    membership_masks,
-    model_outputs,
-    train_many,
-    train_sequential,
-)
+from jaxunlearn.evaluate.shadows import membership_masks, model_outputs
+from jaxunlearn.train.pools import train_many, train_sequential
 from jaxunlearn.models import create_model_fns, from_linen
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from jaxunlearn.config import TrainConfig
 from jaxunlearn.data import Dataset
-from jaxunlearn.evaluate.shadows import train_many
-from jaxunlearn.evaluate.ulira_audit import stack_models, ulira_models, unstack_model
+from jaxunlearn.evaluate.ulira_audit import ulira_models
+from jaxunlearn.train.pools import stack_models, train_many, unstack_model
 from jaxunlearn.models import create_model_fns
 
 FORGET = 32

@@ -8,7 +8,7 @@ import pytest
 
 from jaxunlearn.compare import standard_experiment, trained_pairs
 from jaxunlearn.data import load_digits
-from jaxunlearn.evaluate.ulira_audit import unstack_model
+from jaxunlearn.train.pools import unstack_model
 from tests.methods.method_helpers import mlp_logits_float64
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

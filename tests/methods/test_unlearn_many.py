@@ -17,7 +17,7 @@ import pytest
 
 from jaxunlearn.config import TrainConfig
 from jaxunlearn.data import Splits, load_digits, make_splits
-from jaxunlearn.evaluate import stack_models, train_many, unstack_model
+from jaxunlearn.train import stack_models, train_many, unstack_model
 from jaxunlearn.methods import (
     METHODS,
     Method,

@@ -122,7 +122,8 @@ def main():
         lap("unlearn")
 
     if "many" in tasks:
-        from jaxunlearn.evaluate import membership_masks, model_outputs, train_many
+        from jaxunlearn.evaluate import membership_masks, model_outputs
+        from jaxunlearn.train import train_many
 
         mask = membership_masks(8, len(train_set), 0)
         many_config = TrainConfig(epochs=2, batch_size=16, learning_rate=0.05)
