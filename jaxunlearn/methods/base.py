@@ -14,50 +14,18 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxunlearn.train.core import Batch, TermContext
 
-class Batch(NamedTuple):
-    """A batch gathered on the device.
-
-    Attributes:
-      inputs: (batch, H, W, C) float32.
-      labels: (batch,) int32.
-      weights: (batch,) float32, 0 for the padding that keeps shapes fixed.
-      indices: (batch,) int32 positions in the stream's dataset (for per-example auxiliary data).
-    """
-
-    inputs: jax.Array
-    labels: jax.Array
-    weights: jax.Array
-    indices: jax.Array
-
-
-class TermContext(NamedTuple):
-    """Everything a loss term may read besides params, model state and its batch.
-
-    Attributes:
-      apply_fn: ``apply(variables, inputs, train, rng=None) -> (logits, new_mutable)``.
-      aux: the pytree ``Method.prepare`` returned (device arrays), or ``{}``.
-      hyper: the method's hyperparameters (a dict of Python numbers).
-      key: a PRNG key for this step and term.
-      step: the int32 step counter.
-      steps_per_epoch: steps in one epoch of the method's primary stream.
-      num_classes: number of classes.
-    """
-
-    apply_fn: Callable
-    aux: Any
-    hyper: dict
-    key: jax.Array
-    step: jax.Array
-    steps_per_epoch: int
-    num_classes: int
+__all__ = ["Batch", "TermContext", "Method", "Prepared", "METHODS", "register_method",
+           "get_method", "logits_of", "always_both", "sgd_coupled_decay", "default_optimizer",
+           "COMMON_DEFAULTS", "AUGMENT_ROWS", "LossTerm", "Schedule"]
 
 
 # term(params, model_state, batch, context) -> (loss, new_model_state)

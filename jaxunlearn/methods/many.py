@@ -54,13 +54,13 @@ from jaxunlearn.methods.addons import resolve_addons
 from jaxunlearn.methods.base import Method, get_method
 from jaxunlearn.methods.run import (
     UnlearnResult,
-    _stream_key,
     forget_classes,
     plan_run,
     unlearn,
 )
 from jaxunlearn.methods.same_program import same_update
 from jaxunlearn.methods.step import build_unlearn_step
+from jaxunlearn.train.keys import FORGET_STREAM, RETAIN_STREAM, stream_key
 from jaxunlearn.train.loop import EpochOrders, run_loop
 from jaxunlearn.train.pools import num_models, stack_models, unstack_model
 from jaxunlearn.train.progress import progress_bar
@@ -302,8 +302,8 @@ def unlearn_many(
     mesh = make_mesh(jax.devices()[:1])
     augmentation = splits.train.augmentation if hyper.get("augment", True) else None
 
-    forget_keys = [_stream_key(plan.state.key, 1) for plan in plans]
-    retain_keys = [_stream_key(plan.state.key, 2) for plan in plans]
+    forget_keys = [stream_key(plan.state.key, FORGET_STREAM) for plan in plans]
+    retain_keys = [stream_key(plan.state.key, RETAIN_STREAM) for plan in plans]
 
     def orders(stream_keys, size, batch_size, epoch):
         return jnp.stack([epoch_order(key, epoch, max(size, 1), batch_size)

@@ -15,6 +15,7 @@ from jax.sharding import Mesh
 from jaxunlearn.methods.addons import AddonContext, build_addons, resolve_addons
 from jaxunlearn.methods.base import Method, Prepared, get_method
 from jaxunlearn.methods.step import make_unlearn_step
+from jaxunlearn.train import keys
 from jaxunlearn.train.checkpoint import Checkpointer, CheckpointError, tree_digest
 from jaxunlearn.train.loop import EpochOrders, run_loop
 from jaxunlearn.train.progress import progress_bar
@@ -34,10 +35,6 @@ class UnlearnResult:
 
     variables: dict
     log: dict
-
-
-def _stream_key(key_data: jax.Array, stream: int) -> jax.Array:
-    return jax.random.key_data(jax.random.fold_in(jax.random.wrap_key_data(key_data), stream))
 
 
 def _matching_batch_size(num_forget: int, num_retain: int, retain_batch: int, multiple: int) -> int:
@@ -216,7 +213,8 @@ def unlearn(
         num_retain=num_retain, num_classes=splits.train.num_classes, mesh=mesh,
         augmentation=augmentation, stats_microbatches=microbatches)
 
-    forget_key, retain_key = _stream_key(state.key, 1), _stream_key(state.key, 2)
+    forget_key = keys.stream_key(state.key, keys.FORGET_STREAM)
+    retain_key = keys.stream_key(state.key, keys.RETAIN_STREAM)
     history: list[dict] = []
 
     def on_epoch(done, state, sums, count):

@@ -45,11 +45,18 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxunlearn.config import TrainConfig
-from jaxunlearn.losses import cross_entropy, weighted_accuracy
-from jaxunlearn.train.augment import augment
+from jaxunlearn.losses import cross_entropy
+from jaxunlearn.train import keys
+from jaxunlearn.train.core import TermContext, apply_terms, gather_batch, update
 from jaxunlearn.train.optim import make_optimizer
 from jaxunlearn.train.sharding import put, to_host
-from jaxunlearn.train.steps import LossFn, TrainState, state_variables, steps_per_epoch
+from jaxunlearn.train.steps import (
+    LossFn,
+    TrainState,
+    state_variables,
+    steps_per_epoch,
+    training_term,
+)
 
 __all__ = ["MODEL_AXIS", "train_many", "train_sequential", "train_original_and_retrained",
            "num_models", "stack_models", "unstack_model"]
@@ -57,7 +64,6 @@ __all__ = ["MODEL_AXIS", "train_many", "train_sequential", "train_original_and_r
 MODEL_AXIS = "models"
 """Name of the mesh axis the model axis is sharded over."""
 
-_ORDER_SALT = 0x0DA7A  # the same salt as jaxunlearn.train.steps.epoch_order
 
 
 # --- the recipe of one model ----------------------------------------------------------------
@@ -67,8 +73,7 @@ def _member_order(run_key: jax.Array, epoch: jax.Array, mask: jax.Array, count: 
                   padded: int) -> jax.Array:
     """A random permutation of the members of ``mask``, wrapped around to ``padded`` positions;
     non-members are never among the indices."""
-    key = jax.random.fold_in(jax.random.fold_in(run_key, _ORDER_SALT), epoch)
-    noise = jax.random.uniform(key, mask.shape)
+    noise = jax.random.uniform(keys.order_key(run_key, epoch), mask.shape)
     permutation = jnp.argsort(jnp.where(mask, noise, 2.0))  # members first
     return permutation[jnp.arange(padded) % jnp.maximum(count, 1)]
 
@@ -89,51 +94,38 @@ def _trainer(
     num_epochs = -(-total_steps // per_epoch)
     padded = per_epoch * batch_size
 
+    term = training_term(loss_fn)
+
     def train_one(key_data, mask, inputs, labels):
-        key = jax.random.wrap_key_data(key_data)
-        variables = model_fns.init(jax.random.fold_in(key, 0), inputs[:1])
+        init_key, run_key = keys.pool_model_keys(key_data)
+        variables = model_fns.init(init_key, inputs[:1])
         params = variables["params"]
         model_state = {name: value for name, value in variables.items() if name != "params"}
-        run_key = jax.random.key_data(jax.random.fold_in(key, 1))
         state = TrainState(jnp.zeros((), jnp.int32), params, model_state, tx.init(params),
                            run_key)
         count = jnp.sum(mask, dtype=jnp.int32)
 
         def epoch_body(state, epoch):
-            order = _member_order(jax.random.wrap_key_data(run_key), epoch, mask, count, padded)
+            order = _member_order(run_key, epoch, mask, count, padded)
 
             def step_body(state, position):
-                start = position * batch_size
-                indices = jax.lax.dynamic_slice(order, (start,), (batch_size,))
-                weights = (start + jnp.arange(batch_size) < count).astype(jnp.float32)
-                active = (start < count) & (state.step < total_steps)
-                step_key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
-                augment_key, dropout_key = jax.random.split(step_key)
-                batch_inputs = augment(augment_key, inputs[indices], augmentation)
-                batch_labels = labels[indices]
-
-                def objective(params):
-                    variables = {"params": params, **state.model_state}
-                    logits, new_model_state = model_fns.apply(variables, batch_inputs, True,
-                                                              rng=dropout_key)
-                    return loss_fn(logits, batch_labels, weights), (logits, new_model_state)
-
-                (loss, (logits, new_model_state)), grads = jax.value_and_grad(
-                    objective, has_aux=True)(state.params)
-                updates, opt_state = tx.update(grads, state.opt_state, state.params)
-                params = optax.apply_updates(state.params, updates)
+                active = (position * batch_size < count) & (state.step < total_steps)
+                augment_key, dropout_key = keys.train_batch_keys(
+                    keys.step_key(state.key, state.step))
+                batch = gather_batch(order, position, batch_size, count, inputs, labels,
+                                     augment_key, augmentation)
+                context = TermContext(model_fns.apply, {}, {}, dropout_key, state.step,
+                                      per_epoch, 0)
+                grads, new_model_state, _, metrics = apply_terms(
+                    [term], [batch], [context], state.params, state.model_state)
+                new = update(tx, state, grads, new_model_state)
                 # An all-padding batch (or a step past config.steps) leaves the model unchanged.
                 keep = functools.partial(jax.tree.map, lambda new, old: jnp.where(active, new, old))
-                new_state = TrainState(
-                    state.step + 1,
-                    keep(params, state.params),
-                    keep(new_model_state, state.model_state),
-                    keep(opt_state, state.opt_state),
-                    state.key,
-                )
-                metrics = jnp.stack([loss, weighted_accuracy(logits, batch_labels, weights),
-                                     active.astype(jnp.float32)])
-                return new_state, metrics
+                new_state = TrainState(state.step + 1, keep(new.params, state.params),
+                                       keep(new.model_state, state.model_state),
+                                       keep(new.opt_state, state.opt_state), state.key)
+                return new_state, jnp.stack([metrics["loss"], metrics["accuracy"],
+                                             active.astype(jnp.float32)])
 
             state, metrics = jax.lax.scan(step_body, state, jnp.arange(per_epoch))
             steps = jnp.maximum(jnp.sum(metrics[:, 2]), 1.0)
@@ -158,7 +150,7 @@ def _prepare(model_fns, dataset, in_mask, config, seeds, tx):
     if len(dataset) == 0:
         raise ValueError("dataset: cannot train on an empty dataset")
     mask = _check_in_mask(in_mask, len(dataset))
-    keys = _model_keys(mask.shape[0], seeds, config.seed)
+    model_keys = _model_keys(mask.shape[0], seeds, config.seed)
     per_epoch = steps_per_epoch(int(mask.sum(axis=1).max()), config.batch_size)
     total_steps = config.steps or config.epochs * per_epoch
     if tx is None:
@@ -167,7 +159,7 @@ def _prepare(model_fns, dataset, in_mask, config, seeds, tx):
         tx = _cached_optimizer(config, per_epoch, total_steps)
     augmentation = dataset.augmentation if config.augment else None
     recipe = (tx, augmentation, config.batch_size, per_epoch, total_steps)
-    return mask, keys, recipe
+    return mask, model_keys, recipe
 
 
 def _stack_history(history: Any) -> np.ndarray:
@@ -211,7 +203,7 @@ def train_many(
       The stacked variables (every leaf has a leading axis of size ``M``), and the history when
       ``return_history``.
     """
-    mask, keys, recipe = _prepare(model_fns, dataset, in_mask, config, seeds, tx)
+    mask, model_keys, recipe = _prepare(model_fns, dataset, in_mask, config, seeds, tx)
     program = _trainer(model_fns, recipe[0], loss_fn, *recipe[1:], True)
     inputs = jnp.asarray(dataset.inputs, jnp.float32)
     labels = jnp.asarray(dataset.labels, jnp.int32)
@@ -223,9 +215,9 @@ def train_many(
         model_mesh = Mesh(np.asarray(devices), (MODEL_AXIS,))
         sharded = NamedSharding(model_mesh, PartitionSpec(MODEL_AXIS))
         replicated = NamedSharding(model_mesh, PartitionSpec())
-        keys, mask_array = put((keys, mask_array), sharded)
+        model_keys, mask_array = put((model_keys, mask_array), sharded)
         inputs, labels = put((inputs, labels), replicated)
-    variables, history = program(keys, mask_array, inputs, labels)
+    variables, history = program(model_keys, mask_array, inputs, labels)
     if return_history:
         return variables, _stack_history(history)
     return variables
@@ -254,7 +246,7 @@ def train_sequential(
       The stacked variables of the trained models (leading axis ``len(model_indices)``, default
       ``M``), and the history ``(models, E, 2)`` when ``return_history``.
     """
-    mask, keys, recipe = _prepare(model_fns, dataset, in_mask, config, seeds, tx)
+    mask, model_keys, recipe = _prepare(model_fns, dataset, in_mask, config, seeds, tx)
     if model_indices is None:
         model_indices = range(mask.shape[0])
     model_indices = [int(index) for index in model_indices]
@@ -263,7 +255,7 @@ def train_sequential(
     program = _trainer(model_fns, recipe[0], loss_fn, *recipe[1:], False)
     inputs = jnp.asarray(dataset.inputs, jnp.float32)
     labels = jnp.asarray(dataset.labels, jnp.int32)
-    results = [program(keys[index], jnp.asarray(mask[index]), inputs, labels)
+    results = [program(model_keys[index], jnp.asarray(mask[index]), inputs, labels)
                for index in model_indices]
     variables = jax.tree.map(lambda *leaves: jnp.stack(leaves), *[r[0] for r in results])
     if return_history:
@@ -360,8 +352,8 @@ def _model_keys(num_models: int, seeds: Any, base_seed: int) -> jax.Array:
         if seed < 0:
             raise ValueError(f"seeds: a base seed must be >= 0, got {seed}")
         base = jax.random.key(seed)
-        keys = jax.vmap(lambda m: jax.random.fold_in(base, m))(jnp.arange(num_models))
-        return jax.random.key_data(keys)
+        stacked = jax.vmap(lambda m: jax.random.fold_in(base, m))(jnp.arange(num_models))
+        return jax.random.key_data(stacked)
     values = np.asarray(seeds)
     if values.shape != (num_models,) or values.dtype.kind not in "iu":
         raise ValueError(
@@ -370,5 +362,5 @@ def _model_keys(num_models: int, seeds: Any, base_seed: int) -> jax.Array:
         )
     if (values < 0).any():
         raise ValueError("seeds: must be >= 0")
-    keys = [jax.random.key_data(jax.random.key(int(seed))) for seed in values]
-    return jnp.stack(keys)
+    raw = [jax.random.key_data(jax.random.key(int(seed))) for seed in values]
+    return jnp.stack(raw)

@@ -20,7 +20,8 @@ import optax
 from jax.sharding import Mesh
 
 from jaxunlearn.losses import cross_entropy, weighted_accuracy
-from jaxunlearn.train.augment import augment
+from jaxunlearn.train import keys
+from jaxunlearn.train.core import Term, TermContext, apply_terms, gather_batch, update
 from jaxunlearn.train.sharding import batch_sharded, replicated
 
 LossFn = Callable[[jax.Array, jax.Array, jax.Array], jax.Array]
@@ -73,8 +74,7 @@ def steps_per_epoch(num_examples: int, batch_size: int) -> int:
 
 @functools.partial(jax.jit, static_argnums=(2, 3))
 def _epoch_order_jit(key_data: jax.Array, epoch: jax.Array, num_examples: int, padded: int):
-    key = jax.random.fold_in(jax.random.wrap_key_data(key_data), 0x0DA7A)
-    permutation = jax.random.permutation(jax.random.fold_in(key, epoch), num_examples)
+    permutation = jax.random.permutation(keys.order_key(key_data, epoch), num_examples)
     repeats = -(-padded // num_examples)
     return jnp.tile(permutation, repeats)[:padded]
 
@@ -86,6 +86,28 @@ def epoch_order(key_data: jax.Array, epoch: int, num_examples: int, batch_size: 
     """
     padded = steps_per_epoch(num_examples, batch_size) * batch_size
     return _epoch_order_jit(key_data, jnp.asarray(epoch, jnp.int32), num_examples, padded)
+
+
+def training_term(loss_fn: LossFn = cross_entropy, targets: str = "labels") -> Term:
+    """The one term of training: ``loss_fn`` of the model's train-mode outputs (dropout from
+    the term's key) against the batch labels, or against the batch inputs for image-to-image
+    models (``targets="inputs"``); its metric is the weighted accuracy (0 for ``"inputs"``)."""
+    if targets not in TARGETS:
+        raise ValueError(f"targets must be one of {TARGETS}, got {targets!r}")
+
+    def term(params, model_state, batch, context):
+        variables = {"params": params, **model_state}
+        logits, new_model_state = context.apply_fn(variables, batch.inputs, True,
+                                                   rng=context.key)
+        batch_targets = batch.inputs if targets == "inputs" else batch.labels
+        return loss_fn(logits, batch_targets, batch.weights), (new_model_state, logits)
+
+    def metrics(logits, batch):
+        accuracy = (weighted_accuracy(logits, batch.labels, batch.weights) if targets == "labels"
+                    else jnp.zeros((), jnp.float32))
+        return {"accuracy": accuracy}
+
+    return Term("", term, metrics)
 
 
 def make_train_step(
@@ -121,35 +143,16 @@ def make_train_step(
         raise ValueError(f"targets must be one of {TARGETS}, got {targets!r}")
     per_epoch = steps_per_epoch(num_examples, batch_size)
     batch_sharding = batch_sharded(mesh)
+    term = training_term(loss_fn, targets)
 
     def step(state: TrainState, order: jax.Array, inputs: jax.Array, labels: jax.Array):
-        position = state.step % per_epoch
-        start = position * batch_size
-        indices = jax.lax.dynamic_slice(order, (start,), (batch_size,))
-        indices = jax.lax.with_sharding_constraint(indices, batch_sharding)
-        weights = (start + jnp.arange(batch_size) < num_examples).astype(jnp.float32)
-        weights = jax.lax.with_sharding_constraint(weights, batch_sharding)
-        key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
-        augment_key, dropout_key = jax.random.split(key)
-        batch_inputs = augment(augment_key, inputs[indices], augmentation)
-        batch_labels = labels[indices]
-        batch_targets = batch_inputs if targets == "inputs" else batch_labels
-
-        def objective(params):
-            variables = {"params": params, **state.model_state}
-            logits, new_model_state = apply_fn(variables, batch_inputs, True, rng=dropout_key)
-            return loss_fn(logits, batch_targets, weights), (logits, new_model_state)
-
-        (loss, (logits, new_model_state)), grads = jax.value_and_grad(objective, has_aux=True)(
-            state.params
-        )
-        updates, opt_state = tx.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        accuracy = (weighted_accuracy(logits, batch_labels, weights) if targets == "labels"
-                    else jnp.zeros((), jnp.float32))
-        metrics = {"loss": loss, "accuracy": accuracy}
-        new_state = TrainState(state.step + 1, params, new_model_state, opt_state, state.key)
-        return new_state, metrics
+        augment_key, dropout_key = keys.train_batch_keys(keys.step_key(state.key, state.step))
+        batch = gather_batch(order, state.step % per_epoch, batch_size, num_examples, inputs,
+                             labels, augment_key, augmentation, batch_sharding)
+        context = TermContext(apply_fn, {}, {}, dropout_key, state.step, per_epoch, 0)
+        grads, model_state, _, metrics = apply_terms([term], [batch], [context], state.params,
+                                                     state.model_state)
+        return update(tx, state, grads, model_state), metrics
 
     return jax.jit(step, donate_argnums=(0,), out_shardings=(replicated(mesh), replicated(mesh)))
 

@@ -11,7 +11,7 @@ from jaxunlearn.config import TrainConfig
 from jaxunlearn.data import Dataset, load_digits, make_splits
 from jaxunlearn.methods import get_method, unlearn, unlearn_many
 from jaxunlearn.methods.amun import adversarial_set, step_decay_optimizer
-from jaxunlearn.methods.step import _gather
+from jaxunlearn.train.core import gather_batch
 from jaxunlearn.models import create_model_fns, get_model
 from jaxunlearn.train import train
 from jaxunlearn.train.sharding import batch_sharded, make_mesh
@@ -98,7 +98,7 @@ def test_adversarial_rows_reach_the_loss_unaugmented():
     labels = jnp.zeros(16, jnp.int32)
     rows = jnp.asarray(np.arange(16) % 2 == 0)  # even rows: base data; odd rows: D_adv
     mesh = make_mesh()
-    batch = _gather(jnp.arange(16), 0, 16, 16, inputs, labels, jax.random.key(3), "crop_flip",
+    batch = gather_batch(jnp.arange(16), 0, 16, 16, inputs, labels, jax.random.key(3), "crop_flip",
                     batch_sharded(mesh), rows)
     out = np.asarray(batch.inputs)
     np.testing.assert_array_equal(out[1::2], np.asarray(inputs)[1::2])

@@ -1,0 +1,77 @@
+"""Every random key the engine derives, by name.
+
+A run has one base key, ``TrainState.key`` (raw key data of ``jax.random.key(seed)``). Everything
+random in a run is a fixed function of it, so a resumed run repeats an uninterrupted one:
+
+============================  =================================================================
+what                          derivation
+============================  =================================================================
+an epoch's data order         ``fold_in(fold_in(run_key, ORDER_SALT), epoch)`` (:func:`order_key`)
+step ``t``                    ``fold_in(run_key, t)`` (:func:`step_key`)
+training: augmentation,       ``split(step_key)`` (:func:`train_batch_keys`)
+  dropout
+unlearning term ``i``         ``term_key = fold_in(step_key, i)`` (forget 0, retain 1); its
+                              batch's augmentation ``fold_in(term_key, AUGMENT_SALT)``
+                              (:func:`term_keys`); the term's own randomness (dropout, SRL's
+                              labels) ``term_key``
+unlearning streams            ``fold_in(run_key, FORGET_STREAM | RETAIN_STREAM)`` is the base key
+                              of the forget / retain stream's epoch orders (:func:`stream_key`)
+pool model ``m``              its key ``k_m`` (``key(seeds[m])`` or ``fold_in(key(seed), m)``);
+                              ``fold_in(k_m, INIT)`` initialises it, ``fold_in(k_m, RUN)`` is its
+                              run key (:func:`pool_model_keys`)
+============================  =================================================================
+
+The constants are those the engine has always used, so naming them moved no number.
+"""
+
+from __future__ import annotations
+
+import jax
+
+ORDER_SALT = 0x0DA7A
+"""Folded into a run key before the epoch number: data orders never share a key with steps."""
+AUGMENT_SALT = 7
+"""Folded into an unlearning term's key for its batch's augmentation."""
+FORGET_STREAM, RETAIN_STREAM = 1, 2
+"""Folded into the run key for the base keys of the unlearning streams' orders."""
+INIT, RUN = 0, 1
+"""Folded into a pool model's key for its initialisation and for its run key."""
+
+
+def _key(key_or_data: jax.Array) -> jax.Array:
+    if jax.dtypes.issubdtype(key_or_data.dtype, jax.dtypes.prng_key):
+        return key_or_data
+    return jax.random.wrap_key_data(key_or_data)
+
+
+def order_key(run_key: jax.Array, epoch: jax.Array) -> jax.Array:
+    """The key of ``epoch``'s data order (``run_key`` a key or raw key data)."""
+    return jax.random.fold_in(jax.random.fold_in(_key(run_key), ORDER_SALT), epoch)
+
+
+def step_key(run_key: jax.Array, step: jax.Array) -> jax.Array:
+    """The key of optimizer step ``step``."""
+    return jax.random.fold_in(_key(run_key), step)
+
+
+def train_batch_keys(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(augmentation key, dropout key)`` of a training step from its :func:`step_key`."""
+    augment_key, dropout_key = jax.random.split(key)
+    return augment_key, dropout_key
+
+
+def term_keys(key: jax.Array, index: int) -> tuple[jax.Array, jax.Array]:
+    """``(augmentation key, term key)`` of unlearning term ``index`` from its :func:`step_key`."""
+    term_key = jax.random.fold_in(key, index)
+    return jax.random.fold_in(term_key, AUGMENT_SALT), term_key
+
+
+def stream_key(run_key: jax.Array, stream: int) -> jax.Array:
+    """Raw key data of an unlearning stream's orders (``FORGET_STREAM`` / ``RETAIN_STREAM``)."""
+    return jax.random.key_data(jax.random.fold_in(_key(run_key), stream))
+
+
+def pool_model_keys(model_key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(init key, raw run key data)`` of a pool model from its key (or raw key data)."""
+    key = _key(model_key)
+    return jax.random.fold_in(key, INIT), jax.random.key_data(jax.random.fold_in(key, RUN))
