@@ -8,24 +8,6 @@ import os
 from jaxunlearn.cli_train import check_step, only_data_dir, split_metrics, training_target
 
 
-def _parse_hyperparams(items: list[str], method) -> dict:
-    """``--hp key=value`` items, each value parsed as the type of ``method``'s default for that
-    key (:func:`jaxunlearn.config.parse_like`, the parser config overrides use); an unknown key
-    keeps its text for ``method.hyperparameters`` to refuse with the list of known keys."""
-    from jaxunlearn.config import parse_like
-
-    defaults = method.hyperparameters()
-    values = {}
-    for item in items:
-        key, equals, text = item.partition("=")
-        if not equals:
-            raise ValueError(f"--hp {item!r} must look like key=value")
-        key = key.strip()
-        values[key] = (parse_like(text, defaults[key], f"--hp {key}") if key in defaults
-                       else text)
-    return values
-
-
 _PUBLIC_KEYS = {"fraction": "public_fraction", "size": "public_size",
                 "skew": "public_class_skew", "corruption": "public_corruption"}
 
@@ -175,9 +157,8 @@ def unlearn_command(args: argparse.Namespace) -> int:
     if args.reference_step is not None and args.reference is None:
         raise ValueError("--reference-step needs --reference")
     method = get_method(args.method)
-    hyperparams = _parse_hyperparams(args.hyperparams, method)
-    try:  # unknown or bad values fail before anything runs
-        method.hyperparameters(hyperparams)
+    try:  # parsed by the config parser and validated once; bad values fail before anything runs
+        hyperparams = method.parse_hyperparameters(args.hyperparams)
     except (ValueError, TypeError) as error:
         raise type(error)(f"--hp: {str(error).removeprefix('hyperparams: ')}") from None
     resolve_addons(args.addons, method, None, require_module=False)
@@ -215,7 +196,8 @@ def unlearn_command(args: argparse.Namespace) -> int:
     try:
         result = unlearn(
             setup.model_fns, variables, setup.splits, method, steps=steps, epochs=args.epochs,
-            addons=args.addons, key=args.key, hyperparams=hyperparams, module=setup.module,
+            addons=args.addons, key=args.key, hyperparams=method.hyper(hyperparams),
+            module=setup.module,
             progress=not args.no_progress, workdir=args.out,
         )
     except CheckpointError as error:

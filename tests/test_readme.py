@@ -24,6 +24,8 @@ def test_readme_python_example_runs_and_forgets_the_class():
     assert unlearned_ua > 50.0      # after gradient ascent most 3s are misclassified
     many = namespace["many"]
     assert len(many) == 2 and many[0].log["vmapped"] is True
+    hyper = namespace["hyper"]  # typed: the override and the method's other defaults
+    assert (hyper.tilt, hyper.epochs, hyper.similarity) == (5.0, 3, "pca_cosine")
 
 
 def test_readme_commands_match_ci():

@@ -12,6 +12,7 @@ feasible-update masks (Dine, Furon, Faure 2025) wrap any of them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 from typing import Any, Callable
@@ -134,15 +135,65 @@ class Method:
         if self.primary == "retain" and self.retain_term is None:
             raise ValueError(f"method {self.name!r}: primary 'retain' needs a retain_term")
 
-    def hyperparameters(self, overrides: dict | None = None) -> dict:
-        """The defaults with ``overrides`` applied, validated (unknown keys, non-finite values)."""
-        hyper = {**COMMON_DEFAULTS, **self.defaults}
-        for key, value in (overrides or {}).items():
-            if key not in hyper:
+    @functools.cached_property
+    def hyperparameter_type(self) -> type:
+        """This method's typed hyperparameters: a frozen dataclass (:class:`Hyperparameters`)
+        with one field per hyperparameter, its default the method's, validated at
+        construction. ``method.hyperparameter_type(learning_rate=0.1)``; the class is made
+        once per method."""
+        return _hyperparameter_class(self)
+
+    def hyper(self, overrides: dict | None = None) -> "Hyperparameters":
+        """The typed hyperparameters with ``overrides`` (a dict) applied, validated: an unknown
+        key, a value of the wrong kind or one the method's checks refuse raises a
+        ``ValueError`` naming the hyperparameter."""
+        overrides = dict(overrides or {})
+        defaults = {**COMMON_DEFAULTS, **self.defaults}
+        for key in overrides:
+            if key not in defaults:
                 raise ValueError(
                     f"hyperparams: {self.name!r} has no hyperparameter {key!r}; "
-                    f"it has {sorted(hyper)}"
+                    f"it has {sorted(defaults)}"
                 )
+        return self.hyperparameter_type(**overrides)
+
+    def parse_hyperparameters(self, items: Any) -> dict:
+        """``key=value`` strings as overrides, each value parsed as the type of this method's
+        default for that key by the parser config overrides use
+        (:func:`jaxunlearn.config.parse_like`); returns the overrides dict, validated."""
+        from jaxunlearn.config import parse_like
+
+        if isinstance(items, str):
+            raise TypeError("items must be a list of 'key=value' strings, got one string")
+        defaults = {**COMMON_DEFAULTS, **self.defaults}
+        values = {}
+        for item in items:
+            key, equals, text = str(item).partition("=")
+            if not equals:
+                raise ValueError(f"hyperparams: {item!r} must look like key=value")
+            key = key.strip()
+            values[key] = (parse_like(text, defaults[key], f"hyperparams: {key}")
+                           if key in defaults else text)
+        self.hyper(values)
+        return values
+
+    def hyperparameters(self, overrides: "dict | Hyperparameters | None" = None) -> dict:
+        """The defaults with ``overrides`` applied, validated, as a plain dict (what the engine
+        and the run's log hold). ``overrides`` may be this method's :class:`Hyperparameters`,
+        already validated."""
+        if isinstance(overrides, Hyperparameters):
+            if type(overrides) is not self.hyperparameter_type:
+                raise ValueError(f"hyperparams: typed hyperparameters of method "
+                                 f"{overrides.method!r}, not of {self.name!r}")
+            return overrides.to_dict()
+        return self.hyper(overrides).to_dict()
+
+    def _validated(self, values: dict) -> dict:
+        """``values`` (every hyperparameter) checked and normalised: the kinds of the defaults,
+        finite numbers, Python numbers for NumPy scalars, the common ranges, then the
+        method's own ``validate``."""
+        hyper = {**COMMON_DEFAULTS, **self.defaults}
+        for key, value in values.items():
             _check_kind(self.name, key, value, hyper[key])
             hyper[key] = value
         for key, value in hyper.items():
@@ -161,6 +212,47 @@ class Method:
         if self.validate is not None:
             self.validate(hyper)
         return hyper
+
+
+class Hyperparameters:
+    """Base of every method's typed hyperparameters (:attr:`Method.hyperparameter_type`).
+
+    A frozen dataclass, one field per hyperparameter; constructing one validates it (the same
+    checks as :meth:`Method.hyperparameters`), so a value that exists is a valid one.
+    ``replace(**changes)`` gives a validated copy and ``to_dict()`` the plain dict the engine
+    runs on.
+    """
+
+    method: str = ""
+
+    def to_dict(self) -> dict:
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+
+    def replace(self, **changes: Any) -> "Hyperparameters":
+        return dataclasses.replace(self, **changes)
+
+
+def _annotation(default: Any) -> Any:
+    if default is None or isinstance(default, str):
+        return Any  # a choice that may also take numbers (ALU's public_weight) or None
+    return type(default)
+
+
+def _hyperparameter_class(method: "Method") -> type:
+    defaults = {**COMMON_DEFAULTS, **method.defaults}
+
+    def __post_init__(self):
+        for key, value in method._validated(
+                {name: getattr(self, name) for name in defaults}).items():
+            object.__setattr__(self, key, value)
+
+    name = "".join(part.capitalize() for part in method.name.split("_")) + "Hyperparameters"
+    return dataclasses.make_dataclass(
+        name, [(key, _annotation(value), dataclasses.field(default=value))
+               for key, value in defaults.items()],
+        bases=(Hyperparameters,), frozen=True,
+        namespace={"__post_init__": __post_init__, "method": method.name,
+                   "__module__": __name__})
 
 
 def _kind(value: Any) -> str:

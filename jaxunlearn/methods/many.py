@@ -189,7 +189,7 @@ def _plan_model(model_fns, variables, splits, method, resolved, hyper, key, step
     plan = plan_run(model_fns, variables, splits, method, resolved, hyper, key, steps, tx,
                     module, device_count)
     prepared = plan.prepared
-    return _ModelPlan(hyper, plan.tx, create_train_state(plan.variables, plan.tx, key),
+    return _ModelPlan(plan.hyper, plan.tx, create_train_state(plan.variables, plan.tx, key),
                       prepared.forget_inputs, prepared.forget_labels, prepared.aux, prepared.log,
                       plan.microbatches, plan.num_forget, plan.total_steps, plan.per_epoch)
 

@@ -57,6 +57,7 @@ class RunPlan:
 
     Attributes:
       prepared: what ``method.prepare`` returned.
+      hyper: the run's hyperparameters, the forget batch size resolved (a new dict).
       variables: the variables the run starts from (``prepared.variables`` if it set them).
       tx: the full Optax chain (optimizer, add-ons, the preparation's transforms).
       microbatches: K of the add-ons that need gradient statistics (0: none).
@@ -65,6 +66,7 @@ class RunPlan:
     """
 
     prepared: Prepared
+    hyper: dict
     variables: dict
     tx: optax.GradientTransformation
     microbatches: int
@@ -78,8 +80,10 @@ def plan_run(model_fns: Any, variables: dict, splits: Any, method: Method, resol
              module: Any, device_multiple: int) -> RunPlan:
     """Prepare one run as :func:`unlearn` does, up to the loop: the method's ``prepare`` hook,
     the add-ons, the forget batch size matched to the retain stream (rounded up to a multiple
-    of ``device_multiple`` × micro-batches; written into ``hyper``), the run's length and the
-    Optax chain. Shared by :func:`unlearn` and :func:`jaxunlearn.methods.unlearn_many`."""
+    of ``device_multiple`` × micro-batches; ``RunPlan.hyper`` holds it, ``hyper`` is not
+    changed), the run's length and the Optax chain. Shared by :func:`unlearn` and
+    :func:`jaxunlearn.methods.unlearn_many`."""
+    hyper = dict(hyper)
     prepared = (method.prepare(model_fns, variables, splits, hyper, key)
                 if method.prepare is not None else Prepared())
     if prepared.variables is not None:
@@ -105,7 +109,7 @@ def plan_run(model_fns: Any, variables: dict, splits: Any, method: Method, resol
         raise ValueError(f"steps must be >= 1, got {total_steps}")
     base = tx if tx is not None else method.optimizer(hyper, total_steps)
     full_tx = optax.chain(base, *addon_transforms, *prepared.addons)
-    return RunPlan(prepared, variables, full_tx, microbatches, num_forget, total_steps,
+    return RunPlan(prepared, hyper, variables, full_tx, microbatches, num_forget, total_steps,
                    per_epoch)
 
 
@@ -181,7 +185,7 @@ def unlearn(
         variables = model_fns.init(jax.random.key(key), np.asarray(splits.train.inputs[:1]))
     plan = plan_run(model_fns, variables, splits, method, resolved, hyper, key, steps, tx,
                     module, mesh.size)
-    prepared, variables, full_tx = plan.prepared, plan.variables, plan.tx
+    prepared, hyper, variables, full_tx = plan.prepared, plan.hyper, plan.variables, plan.tx
     microbatches, total_steps, per_epoch = plan.microbatches, plan.total_steps, plan.per_epoch
     forget_inputs = (prepared.forget_inputs if prepared.forget_inputs is not None
                      else splits.forget_set.inputs)
