@@ -20,104 +20,39 @@
 - :mod:`~jaxunlearn.evaluate.generative`: image-to-image metrics (reconstruction errors, OOD
   AUROC, feature distances, the backdoor audit).
 
-Statistics are NumPy/SciPy functions of numbers, apart from training (DESIGN.md).
+The package exports what a user calls (the README's examples, the notebooks and the papers'
+named metrics); every helper stays importable from its module (e.g.
+``jaxunlearn.evaluate.epsilon_bounds.clopper_pearson_lower``). Statistics are NumPy/SciPy
+functions of numbers; this package measures and never trains (pools are trained by
+:mod:`jaxunlearn.train.pools`).
 """
 
-from jaxunlearn.evaluate.accuracy import SPLIT_METRICS, evaluate_splits
-from jaxunlearn.evaluate.class_metrics import (
-    mia_nn,
-    mia_nn_gap,
-    nearest_classes,
-    prediction_agreement,
-    tv_distance,
-)
-from jaxunlearn.evaluate.competition import (
-    competition_score,
-    epsilon_from_rates,
-    forget_quality,
-    per_example_epsilon,
-    retrain_ceiling,
-)
-from jaxunlearn.evaluate.divergence import (
-    kl_dv,
-    kl_gaussian,
-    renyi_gaussian,
-    renyi_to_dp,
-    renyi_variational,
-)
-from jaxunlearn.evaluate.epsilon_bounds import (
-    clopper_pearson_interval,
-    clopper_pearson_lower,
-    clopper_pearson_upper,
-    epsilon_lower_bound,
-)
-from jaxunlearn.evaluate.generative import (
-    Backdoor,
-    backdoor_regeneration,
-    error_percentile,
-    evaluate_reconstruction,
-    frechet_distance,
-    mean_cosine_similarity,
-    mean_reconstruction_error,
-    ood_auroc,
-    output_distance,
-    penultimate_features,
-    per_example_error,
-    poison,
-    reconstruct,
-    reconstruction_errors,
-    reconstruction_membership_attack,
-    split_errors,
-    stamp_cue,
-)
-from jaxunlearn.evaluate.lira import lira, lira_game, masked_gaussian_fit, ulira, ulira_game
-from jaxunlearn.evaluate.mia import (
-    MIA_ATTACKERS,
-    MIA_FEATURES,
-    class_thresholds,
-    mia_efficacy,
-    mia_features,
-)
-from jaxunlearn.evaluate.renyi_estimator import (
-    RenyiEstimate,
-    estimate_renyi,
-    renyi_confidence_margin,
-    renyi_dv_objective,
-)
-from jaxunlearn.evaluate.rmia import rmia, tune_offline_a
-from jaxunlearn.evaluate.roc import (
-    DEFAULT_FPR_TARGETS,
-    auc,
-    null_auc_standard_error,
-    roc_curve,
-    roc_metrics,
-)
+from jaxunlearn.evaluate.accuracy import evaluate_splits
+from jaxunlearn.evaluate.class_metrics import mia_nn, mia_nn_gap, prediction_agreement, tv_distance
+from jaxunlearn.evaluate.competition import forget_quality
+from jaxunlearn.evaluate.divergence import renyi_gaussian
+from jaxunlearn.evaluate.generative import evaluate_reconstruction, ood_auroc
+from jaxunlearn.evaluate.lira import lira, lira_game, ulira, ulira_game
+from jaxunlearn.evaluate.mia import mia_efficacy
+from jaxunlearn.evaluate.renyi_estimator import RenyiEstimate, estimate_renyi, renyi_confidence_margin
+from jaxunlearn.evaluate.rmia import rmia
+from jaxunlearn.evaluate.roc import auc, roc_curve, roc_metrics
 from jaxunlearn.evaluate.shadows import membership_masks, model_outputs
-from jaxunlearn.evaluate.signals import (
-    cross_entropy_loss,
-    entropy,
-    logit_confidence,
-    margin,
-    modified_entropy,
-    softmax,
-    true_label_prob,
-)
-from jaxunlearn.evaluate.suite import GAP_DEFINITION, GAP_METRICS, evaluate_models, gap_to_reference
+from jaxunlearn.evaluate.signals import logit_confidence
+from jaxunlearn.evaluate.suite import GAP_DEFINITION, evaluate_models, gap_to_reference
 from jaxunlearn.evaluate.ulira_audit import ulira_models
 
 __all__ = [
-    "DEFAULT_FPR_TARGETS", "GAP_DEFINITION", "GAP_METRICS", "MIA_ATTACKERS", "MIA_FEATURES",
-    "SPLIT_METRICS", "membership_masks", "model_outputs",
-    "auc", "class_thresholds", "clopper_pearson_interval", "clopper_pearson_lower",
-    "clopper_pearson_upper", "competition_score", "cross_entropy_loss", "entropy",
-    "epsilon_from_rates", "epsilon_lower_bound", "evaluate_models", "evaluate_splits",
-    "forget_quality", "gap_to_reference", "kl_dv", "kl_gaussian", "lira", "lira_game",
-    "logit_confidence",
-    "margin", "masked_gaussian_fit", "mia_efficacy", "mia_features", "mia_nn", "mia_nn_gap",
-    "modified_entropy", "nearest_classes", "null_auc_standard_error", "per_example_epsilon",
-    "prediction_agreement", "RenyiEstimate", "estimate_renyi", "renyi_confidence_margin",
-    "renyi_dv_objective", "renyi_gaussian", "renyi_to_dp", "renyi_variational", "retrain_ceiling",
-    "rmia", "roc_curve", "roc_metrics", "softmax", "true_label_prob", "tune_offline_a", "tv_distance",
-    "ulira", "ulira_game", "ulira_models",
-    "Backdoor", "backdoor_regeneration", "error_percentile", "evaluate_reconstruction", "frechet_distance", "mean_cosine_similarity", "mean_reconstruction_error", "ood_auroc", "output_distance", "penultimate_features", "per_example_error", "poison", "reconstruct", "reconstruction_errors", "reconstruction_membership_attack", "split_errors", "stamp_cue",
+    # UA / RA / TA and the gap to the retrained model
+    "evaluate_splits", "evaluate_models", "gap_to_reference", "GAP_DEFINITION",
+    # membership inference: MIA-efficacy, LiRA / U-LiRA / RMIA, shadow pools, ROC
+    "mia_efficacy", "lira", "lira_game", "ulira", "ulira_game", "ulira_models", "rmia",
+    "membership_masks", "model_outputs", "logit_confidence", "auc", "roc_curve", "roc_metrics",
+    "forget_quality",
+    # class unlearning (TRW's metrics)
+    "tv_distance", "prediction_agreement", "mia_nn", "mia_nn_gap",
+    # divergence audits (ALU)
+    "RenyiEstimate", "estimate_renyi", "renyi_confidence_margin", "renyi_gaussian",
+    # image-to-image
+    "evaluate_reconstruction", "ood_auroc",
 ]
