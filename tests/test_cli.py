@@ -6,6 +6,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -15,6 +17,7 @@ def _cli(*args, timeout=300):
                           text=True, timeout=timeout, env=env, cwd=ROOT)
 
 
+@pytest.mark.slow  # 70 s; CI also runs the quickstart itself before the tests
 def test_quickstart_prints_and_writes_the_table(tmp_path):
     out = tmp_path / "quick"
     result = _cli("quickstart", "--out", str(out))
@@ -86,6 +89,7 @@ def test_bad_override_fails_before_writing(tmp_path):
     assert not (tmp_path / "q").exists()
 
 
+@pytest.mark.slow  # 40 s
 def test_fastclip_train_then_unlearn_from_the_checkpoint(tmp_path):
     config = ROOT / "experiments" / "configs" / "digits_mlp.py"
     original, reference = tmp_path / "original", tmp_path / "reference"

@@ -20,6 +20,7 @@ from jaxunlearn.methods.base import (
 from jaxunlearn.methods import (  # noqa: F401  (registration side effects)
     alu,
     amun,
+    boundary_expanding,
     boundary_shrink,
     finetune,
     gradient_ascent,

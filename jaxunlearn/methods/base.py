@@ -103,6 +103,8 @@ class Method:
         caller's add-ons.
       per_model_data: ``prepare`` builds a stream whose size depends on the model (AMUN's
         adversarial set), so :func:`~jaxunlearn.methods.unlearn_many` runs the models one by one.
+      finalize: ``finalize(variables) -> variables`` turns the trained variables into the
+        result (Boundary Expanding prunes its shadow class); also applied to a stacked pool.
     """
 
     name: str
@@ -119,6 +121,7 @@ class Method:
     validate: Callable[[dict], None] | None = None
     implied_addons: Callable[[dict], tuple] | None = None
     per_model_data: bool = False
+    finalize: Callable[[dict], dict] | None = None
 
     def addon_specs(self, addons: Any, hyper: dict) -> tuple:
         """The caller's ``addons`` followed by those the hyperparameters imply."""
@@ -142,6 +145,10 @@ class Method:
         construction. ``method.hyperparameter_type(learning_rate=0.1)``; the class is made
         once per method."""
         return _hyperparameter_class(self)
+
+    def result_variables(self, variables: dict) -> dict:
+        """The run's result from its trained ``variables`` (``finalize``, if the method has one)."""
+        return self.finalize(variables) if self.finalize is not None else variables
 
     def hyper(self, overrides: dict | None = None) -> "Hyperparameters":
         """The typed hyperparameters with ``overrides`` (a dict) applied, validated: an unknown

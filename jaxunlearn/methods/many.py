@@ -367,4 +367,4 @@ def unlearn_many(
              "resumed_from": None, "key": key, **plan.log, "vmapped": True, "num_models": count,
              "model_index": index}
             for index, (key, plan, history) in enumerate(zip(keys, plans, histories))]
-    return UnlearnManyResult(state_variables(state), logs)
+    return UnlearnManyResult(method.result_variables(state_variables(state)), logs)

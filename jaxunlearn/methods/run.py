@@ -225,8 +225,8 @@ def unlearn(
         history.append({"epoch": -(-done // per_epoch), "step": done,
                         **{k: float(v) / count for k, v in sums.items()}})
         if epoch_callback is not None:
-            history[-1].update(epoch_callback(history[-1]["epoch"],
-                                              state_variables(state)) or {})
+            history[-1].update(epoch_callback(
+                history[-1]["epoch"], method.result_variables(state_variables(state))) or {})
         if checkpointer is not None:
             checkpointer.save(done, state, {"signature": signature})
         return {k: v for k, v in history[-1].items() if k.endswith("loss")}
@@ -252,4 +252,4 @@ def unlearn(
         "steps": total_steps, "steps_per_epoch": per_epoch, "seconds": time.perf_counter() - started,
         "history": history, "resumed_from": resumed_from, "key": key, **prepared.log,
     }
-    return UnlearnResult(state_variables(state), log)
+    return UnlearnResult(method.result_variables(state_variables(state)), log)
