@@ -54,11 +54,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SETTINGS = ("random10", "random50", "class")
 GRID_METHODS = "neggrad_plus,random_label,srl,scrub"
 TUNE_METHODS = {
-    "random10": GRID_METHODS + ",finetune,salun,amun",
+    "random10": GRID_METHODS + ",finetune,salun,amun,boundary_shrink,boundary_expanding",
     "random50": GRID_METHODS,
     "class": GRID_METHODS + ",finetune,gradient_ascent,salun,trw",
 }
-AMUN_METHODS = "amun,amun_adv_only,finetune,neggrad_plus,random_label,salun"
+AMUN_METHODS = ("amun,amun_adv_only,finetune,neggrad_plus,random_label,salun,boundary_shrink,"
+                "boundary_expanding")
 
 
 def parts(out: str, small: bool) -> list[tuple[str, list[str], float]]:

@@ -5,7 +5,8 @@ AMUN's claim: fine-tuning on adversarial examples of the forget set unlearns a r
 the smallest gap to retraining, and more so when the original is smooth (spectral norms of its
 layers clipped during training). Runs AMUN as its authors do (one stream D ∪ D_adv, step-decayed
 SGD) and its variants without the retain set (D_f ∪ D_adv, D_adv alone) and with D_r ∪ D_adv,
-fine-tuning, NegGrad+, random labels and SalUn on a random 10% of the training set, once from
+fine-tuning, NegGrad+, random labels, SalUn and Boundary Shrink / Expanding (the baselines of
+AMUN's tables) on a random 10% of the training set, once from
 plain originals and once from FastClip originals, over several seeds, and writes mean ± std
 tables and charts. From FastClip originals the AMUN variants keep clipping at the originals'
 bound while they fine-tune (the authors' smooth-model setting); the baselines do not clip.
@@ -47,7 +48,8 @@ except ImportError:
 TUNED_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs" / "tuned"
 
 AMUN_VARIANTS = ("amun", "amun_retain_adv", "amun_forget_adv", "amun_adv_only")
-METHODS = (*AMUN_VARIANTS, "finetune", "neggrad_plus", "random_label", "salun")
+METHODS = (*AMUN_VARIANTS, "finetune", "neggrad_plus", "random_label", "salun", "boundary_shrink",
+           "boundary_expanding")
 
 
 def _rmia_attack(experiment, args):

@@ -34,6 +34,7 @@ from jaxunlearn.methods import (  # noqa: F401  (registration side effects)
     retrain,
     salun,
     scrub,
+    srl,
     trw,
 )
 from jaxunlearn.methods.addons import ADDONS, Addon, AddonContext

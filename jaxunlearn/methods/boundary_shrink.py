@@ -20,8 +20,10 @@ coordinates without the clamp and the 8-bit rounding.
 
 Hyperparameters (defaults): ``bound`` 0.1 (the authors'), 10 epochs over the forget set in
 batches of 128 (AMUN's code), SGD with momentum 0.9 and weight decay 5e-4 at learning rate 0.01,
-which AMUN's code tunes over {0.1, …, 1e-5}; the Boundary Unlearning code's own learning rate
-could not be read here, so tune it (``experiments/tune.py``).
+which AMUN's code tunes over {0.1, …, 1e-5}. The Boundary Unlearning code itself (its
+``boundary_shrink`` function, read in a public copy of the paper's code archive) runs SGD at 1e-5
+with momentum 0.9 and no weight decay for 10 epochs, on CIFAR-10 with many forget batches; on
+smaller forget sets tune the rate (``experiments/tune.py``; ``experiments/configs/tuned/``).
 """
 
 from __future__ import annotations
