@@ -24,6 +24,7 @@ from scipy import stats
 from jaxunlearn.data import make_splits
 from jaxunlearn.losses import random_other_labels
 from jaxunlearn.methods import METHODS, Batch, TermContext, unlearn
+from jaxunlearn.methods.boundary_expanding import SHADOW
 from jaxunlearn.methods.i2i import IMAGE_TO_IMAGE_METHODS
 from jaxunlearn.methods.random_label import _prepare_fixed_labels
 from jaxunlearn.models import create_model_fns
@@ -118,9 +119,19 @@ def _context(tiny, name, hyper_overrides=None, step=0, steps_per_epoch=10):
                        steps_per_epoch, NUM_CLASSES)
 
 
+def _shadow_row(tiny):
+    """A fixed shadow class row for Boundary Expanding (input width 16, the hidden layer's)."""
+    rng = np.random.default_rng(5)
+    return {"kernel": rng.normal(0.0, 0.5, (16, 1)).astype(np.float32),
+            "bias": np.array([0.3], np.float32)}
+
+
 def _term_value(tiny, name, part, context):
     term = getattr(METHODS[name], f"{part}_term")
-    loss, _ = jax.jit(lambda p: term(p, {}, tiny["batch"], context))(tiny["student"]["params"])
+    params = tiny["student"]["params"]
+    if name == "boundary_expanding":
+        params = {**params, SHADOW: jax.tree.map(jnp.asarray, _shadow_row(tiny))}
+    loss, _ = jax.jit(lambda p: term(p, {}, tiny["batch"], context))(params)
     return float(loss)
 
 
@@ -143,6 +154,16 @@ def _expected(tiny, name, part, hyper):
                                   hyper["bound"])
         assert np.mean(neighbours != labels) > 0.5  # the step crosses boundaries: not y again
         return _ce(logits, neighbours, weights)
+    if (name, part) == ("boundary_expanding", "forget"):
+        # CE towards the shadow class C of [logits, h k + c], h the head's input (ReLU layer)
+        student = tiny["student"]["params"]
+        x = np.asarray(tiny["inputs"], np.float64).reshape(BATCH, -1)
+        hidden = np.maximum(x @ np.asarray(student["hidden_0"]["kernel"], np.float64)
+                            + np.asarray(student["hidden_0"]["bias"], np.float64), 0.0)
+        row = _shadow_row(tiny)
+        shadow = hidden @ row["kernel"].astype(np.float64) + row["bias"].astype(np.float64)
+        widened = np.concatenate([logits, shadow], axis=1)
+        return _ce(widened, np.full(BATCH, NUM_CLASSES), weights)
     if (name, part) == ("l1_sparse", "retain"):
         return ce + hyper["gamma"] * _l1(tiny["student"]["params"])  # step 0: full γ
     return ce  # CE with the batch's own labels: every other deterministic term
