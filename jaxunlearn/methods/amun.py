@@ -32,6 +32,12 @@ fine-tunes; our notes in ``amun_fastclip_trw.md``):
 * **Schedule**: batch 128, SGD momentum 0.9, weight decay 5e-4 (coupled, as torch's SGD), 10 epochs
   of the stream, learning rate 0.01 multiplied by ``lr_decay`` = 0.1 every ``lr_decay_epochs`` = 1
   epoch (the authors tune lr ∈ {0.1 … 1e-5} × period ∈ {1, 5, 10}).
+* **The authors' other variants**: ``amun_salun`` (their ``amun_sa``) multiplies the gradient by
+  SalUn's mask of the original model (the ``salun_mask`` add-on, top ``salun_keep`` = 0.5 of the
+  saliency on D_f); ``amun_l1`` (their ``amun_l1``) adds α·‖θ‖₁ to the loss with α = 5e-4, and as
+  their loop does it, α is multiplied by (2 − 2e/E) after each epoch e (α during epoch e is
+  α·Π_{j<e}(2 − 2j/E)). Both are hyperparameters of every variant (``salun_keep``, ``alpha_l1``;
+  0 = off).
 * **Smooth models** (FastClip originals, AMUN §5): the authors keep clipping while fine-tuning;
   ``spectral_max_norm`` > 0 adds the ``clip_spectral_norm`` add-on at that bound, every
   ``spectral_every_steps`` = 100 steps (``jaxunlearn unlearn`` inherits the original's bound).
@@ -47,6 +53,7 @@ from __future__ import annotations
 import functools
 import warnings
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -207,16 +214,45 @@ def _validate(hyper: dict) -> None:
     for key in ("lr_decay_epochs", "max_rounds", "pgd_steps", "spectral_every_steps"):
         if key in hyper and (not isinstance(hyper[key], int) or hyper[key] < 1):
             raise ValueError(f"hyperparams: {key} must be an int >= 1, got {hyper[key]!r}")
+    if hyper.get("alpha_l1", 0) < 0:
+        raise ValueError(f"hyperparams: alpha_l1 must be >= 0 (0: no ℓ1), got {hyper['alpha_l1']!r}")
+    if not 0 <= hyper.get("salun_keep", 0) <= 1:
+        raise ValueError("hyperparams: salun_keep must be in [0, 1] (0: no SalUn mask), got "
+                         f"{hyper['salun_keep']!r}")
     if hyper.get("spectral_max_norm", 0) < 0:
         raise ValueError("hyperparams: spectral_max_norm must be >= 0 (0: no clipping), got "
                          f"{hyper['spectral_max_norm']!r}")
 
 
-def _clip_addon(hyper: dict) -> tuple:
+def _implied_addons(hyper: dict) -> tuple:
+    """SalUn's mask when ``salun_keep`` > 0, then spectral clipping when ``spectral_max_norm``
+    > 0."""
+    addons = []
+    if hyper.get("salun_keep"):
+        addons.append(("salun_mask", {"keep_fraction": float(hyper["salun_keep"])}))
     if hyper.get("spectral_max_norm"):
-        return (("clip_spectral_norm", {"max_norm": float(hyper["spectral_max_norm"]),
-                                        "every_k_steps": int(hyper["spectral_every_steps"])}),)
-    return ()
+        addons.append(("clip_spectral_norm", {"max_norm": float(hyper["spectral_max_norm"]),
+                                              "every_k_steps": int(hyper["spectral_every_steps"])}))
+    return tuple(addons)
+
+
+def l1_factor(epoch: jax.Array, epochs: int) -> jax.Array:
+    """The authors' ℓ1 weight schedule: α is multiplied by (2 − 2j/E) after each epoch j, so
+    during epoch e it is α·Π_{j<e}(2 − 2j/E) (``adversarial_unlearn.py``, end of ``train``)."""
+    factors = 2.0 - 2.0 * jnp.arange(epochs, dtype=jnp.float32) / epochs
+    cumulative = jnp.concatenate([jnp.ones((1,), jnp.float32), jnp.cumprod(factors)])
+    return cumulative[jnp.minimum(epoch, epochs)]
+
+
+def _forget(params, model_state, batch, context):
+    """CE on the stream, plus the authors' scheduled α·‖θ‖₁ when ``alpha_l1`` > 0."""
+    loss, new_state = forget_cross_entropy(params, model_state, batch, context)
+    alpha = context.hyper.get("alpha_l1", 0.0)
+    if alpha:
+        epoch = context.step // context.steps_per_epoch
+        l1 = sum(jnp.sum(jnp.abs(leaf)) for leaf in jax.tree_util.tree_leaves(params))
+        loss = loss + alpha * l1_factor(epoch, context.hyper["epochs"]) * l1
+    return loss, new_state
 
 
 _ATTACK = {"initial_epsilon": 0.04, "growth": 2.0, "max_rounds": 20, "pgd_steps": 50,
@@ -224,20 +260,25 @@ _ATTACK = {"initial_epsilon": 0.04, "growth": 2.0, "max_rounds": 20, "pgd_steps"
 _AUTHORS = {"epochs": 10, "learning_rate": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
             "batch_size": 128, "forget_batch_size": 128, "lr_decay": 0.1, "lr_decay_epochs": 1,
             "augment_adversarial": False, "spectral_max_norm": 0.0, "spectral_every_steps": 100,
-            **_ATTACK}
+            "alpha_l1": 0.0, "salun_keep": 0.0, **_ATTACK}
 _SUMMARIES = {
     "amun": "AMUN (authors' default): CE on one shuffled stream D ∪ D_adv, step-decayed SGD",
     "amun_retain_adv": "AMUN on D_r ∪ D_adv (the authors' 'advonly' with the retain set)",
     "amun_forget_adv": "AMUN without the retain set: CE on D_f ∪ D_adv",
     "amun_adv_only": "AMUN without the retain set: CE on D_adv alone",
+    "amun_salun": "AMUN with SalUn's mask on its gradient (the authors' amun_sa)",
+    "amun_l1": "AMUN plus the authors' scheduled 5e-4·‖θ‖₁ (their amun_l1)",
 }
+_VARIANT_DEFAULTS = {"amun_salun": {"salun_keep": 0.5}, "amun_l1": {"alpha_l1": 5e-4}}
+_STREAM = {"amun_salun": "amun", "amun_l1": "amun"}  # the variants' stream is AMUN's D ∪ D_adv
 
 for _name, _summary in _SUMMARIES.items():
     register_method(Method(
-        name=_name, summary=_summary, forget_term=forget_cross_entropy, primary="forget",
-        defaults=dict(_AUTHORS), optimizer=step_decay_optimizer,
-        prepare=functools.partial(_prepare_single, name=_name), validate=_validate,
-        implied_addons=_clip_addon, per_model_data=True,
+        name=_name, summary=_summary, forget_term=_forget, primary="forget",
+        defaults={**_AUTHORS, **_VARIANT_DEFAULTS.get(_name, {})},
+        optimizer=step_decay_optimizer,
+        prepare=functools.partial(_prepare_single, name=_STREAM.get(_name, _name)),
+        validate=_validate, implied_addons=_implied_addons, per_model_data=True,
     ))
 
 AMUN = register_method(Method(

@@ -266,3 +266,51 @@ def test_a_hyperparameter_of_the_wrong_kind_is_named(logistic, method, hyper, me
     fns, variables, splits = logistic
     with pytest.raises(ValueError, match=message):
         unlearn(fns, variables, splits, method, hyperparams=hyper, progress=False)
+
+
+def test_l1_weight_follows_the_authors_per_epoch_update():
+    from jaxunlearn.methods.amun import l1_factor
+
+    epochs = 10
+    alpha, during = 1.0, []
+    for epoch in range(epochs):  # their loop: train epoch e with α, then α *= (2 − 2e/E)
+        during.append(alpha)
+        alpha *= 2 - 2 * epoch / epochs
+    got = [float(l1_factor(jnp.int32(epoch), epochs)) for epoch in range(epochs)]
+    np.testing.assert_allclose(got, during, rtol=1e-6)
+    assert float(l1_factor(jnp.int32(epochs + 3), epochs)) == pytest.approx(alpha, rel=1e-6)
+
+
+def test_amun_l1_term_adds_the_scheduled_l1_norm():
+    from jaxunlearn.methods import METHODS, Batch, TermContext
+    from jaxunlearn.models import create_model_fns
+
+    fns = create_model_fns("mlp", 10, hidden_sizes=(8,))
+    rng = np.random.default_rng(3)
+    inputs = rng.standard_normal((6, 8, 8, 1)).astype(np.float32)
+    labels = rng.integers(0, 10, 6).astype(np.int32)
+    params = fns.init(jax.random.key(0), inputs[:1])["params"]
+    batch = Batch(jnp.asarray(inputs), jnp.asarray(labels), jnp.ones(6), jnp.arange(6))
+    method = METHODS["amun_l1"]
+    hyper = method.hyperparameters({"epochs": 4})
+    plain = METHODS["amun"].forget_term
+    l1 = sum(float(np.abs(np.asarray(leaf, np.float64)).sum())
+             for leaf in jax.tree_util.tree_leaves(params))
+    for step, factor in ((0, 1.0), (5, 2.0), (13, 2.0 * 1.5 * 1.0)):  # 5 steps per epoch
+        context = TermContext(fns.apply, {}, hyper, jax.random.key(0), jnp.int32(step), 5, 10)
+        with_l1 = float(method.forget_term(params, {}, batch, context)[0])
+        ce = float(plain(params, {}, batch, context._replace(hyper={**hyper, "alpha_l1": 0.0}))[0])
+        assert with_l1 == pytest.approx(ce + 5e-4 * factor * l1, rel=1e-5)
+
+
+def test_amun_salun_moves_only_the_salient_half():
+    fns, variables, train_set, test_set = trained_digits_mlp((16,), epochs=3)
+    splits = make_splits(train_set, test_set, forget_fraction=0.05, seed=0)
+    result = unlearn(fns, variables, splits, "amun_salun", progress=False, key=0,
+                     hyperparams={"epochs": 1, "learning_rate": 0.01})
+    assert any("salun_mask" in addon for addon in result.log["addons"])
+    before = np.concatenate([np.ravel(leaf) for leaf in jax.tree.leaves(variables["params"])])
+    after = np.concatenate([np.ravel(leaf) for leaf in
+                            jax.tree.leaves(result.variables["params"])])
+    moved = np.mean(before != after)
+    assert 0.3 < moved <= 0.5 + 1e-3  # the mask keeps the top half by saliency, the rest frozen

@@ -166,6 +166,8 @@ def _expected(tiny, name, part, hyper):
         return _ce(widened, np.full(BATCH, NUM_CLASSES), weights)
     if (name, part) == ("l1_sparse", "retain"):
         return ce + hyper["gamma"] * _l1(tiny["student"]["params"])  # step 0: full γ
+    if part == "forget" and hyper.get("alpha_l1"):  # amun_l1 at epoch 0: the full α
+        return ce + hyper["alpha_l1"] * _l1(tiny["student"]["params"])
     return ce  # CE with the batch's own labels: every other deterministic term
 
 
