@@ -160,7 +160,8 @@ def unlearn_command(args: argparse.Namespace) -> int:
     try:  # parsed by the config parser and validated once; bad values fail before anything runs
         hyperparams = method.parse_hyperparameters(args.hyperparams)
     except (ValueError, TypeError) as error:
-        raise type(error)(f"--hp: {str(error).removeprefix('hyperparams: ')}") from None
+        # "--hp learning_rate: expected a number…", "--hp 'lr' must look like key=value"
+        raise type(error)(f"--hp {str(error).removeprefix('hyperparams: ')}") from None
     resolve_addons(args.addons, method, None, require_module=False)
     public_request = _check_public_and_epsilon(args, method)
     require_train_workdir(args.source, "--from")
