@@ -12,7 +12,7 @@ import jaxunlearn.certify
 import jaxunlearn.evaluate
 import jaxunlearn.transforms
 
-MODULES = ["jaxunlearn.config"] + [
+MODULES = ["jaxunlearn.config", "jaxunlearn.methods.trw_targets"] + [
     f"{package.__name__}.{info.name}"
     for package in (jaxunlearn.transforms, jaxunlearn.attacks, jaxunlearn.evaluate,
                     jaxunlearn.certify)

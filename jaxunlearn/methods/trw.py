@@ -4,7 +4,7 @@ distribution over the remaining classes, tilted towards classes similar to the f
 plus CE on D_r.
 
 For a forget-class input x of class c the target is q_k(x) ∝ p_k(x) · exp(β s_k) with zero mass
-on every forgotten class (:func:`jaxunlearn.transforms.trw_target`), p the original model's
+on every forgotten class (:func:`jaxunlearn.methods.trw_targets.trw_target`), p the original model's
 softmax and β the hyperparameter ``tilt`` (10, the paper's value). The class similarity s is
 
 * ``similarity="pca_cosine"`` (default, the paper's as its reviews describe it): cosine between
@@ -12,9 +12,9 @@ softmax and β the hyperparameter ``tilt`` (10, the paper's value). The class si
   inputs after projection onto their top ``pca_components`` principal components (``None``:
   ⌈num_classes / 2⌉),
   through a softmax of temperature ``similarity_temperature`` (0.1) over the remaining classes
-  (:func:`jaxunlearn.transforms.pca_class_similarity`);
+  (:func:`jaxunlearn.methods.trw_targets.pca_class_similarity`);
 * ``similarity="probabilities"``: the mean over class-c inputs of the original model's
-  probabilities renormalised without c (:func:`jaxunlearn.transforms.class_similarity`), the
+  probabilities renormalised without c (:func:`jaxunlearn.methods.trw_targets.class_similarity`), the
   estimate used here before the paper's was known; ``similarity_temperature`` and
   ``pca_components`` are then unused.
 
@@ -32,7 +32,7 @@ from jaxunlearn.losses import soft_cross_entropy
 from jaxunlearn.methods.base import Method, Prepared, logits_of, register_method
 from jaxunlearn.methods.terms import retain_cross_entropy
 from jaxunlearn.train.steps import predict_logits
-from jaxunlearn.transforms import (
+from jaxunlearn.methods.trw_targets import (
     SIMILARITY_TEMPERATURE,
     class_similarity,
     pca_class_similarity,

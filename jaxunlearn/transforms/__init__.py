@@ -62,14 +62,10 @@ from jaxunlearn.transforms.spectral import (
     spectral_norm,
 )
 from jaxunlearn.transforms.tilted import (
-    SIMILARITY_TEMPERATURE,
     TiltedAggregateState,
-    class_similarity,
-    pca_class_similarity,
     tilted_aggregate,
     tilted_loss,
     tilted_weights,
-    trw_target,
 )
 
 __all__ = [
@@ -111,13 +107,9 @@ __all__ = [
     "sign_agreement",
     "spectral_norm",
     "static_mask",
-    "class_similarity",
-    "pca_class_similarity",
-    "SIMILARITY_TEMPERATURE",
     "global_norm",
     "project_l2_ball",
     "tilted_aggregate",
     "tilted_loss",
     "tilted_weights",
-    "trw_target",
 ]

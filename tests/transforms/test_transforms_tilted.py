@@ -5,14 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxunlearn.transforms import (
-    class_similarity,
-    pca_class_similarity,
-    tilted_aggregate,
-    tilted_loss,
-    tilted_weights,
-    trw_target,
-)
+from jaxunlearn.methods.trw_targets import class_similarity, pca_class_similarity, trw_target
+from jaxunlearn.transforms import tilted_aggregate, tilted_loss, tilted_weights
 
 
 @pytest.mark.parametrize("tilt", [-2.0, 0.0, 0.5, 5.0])
