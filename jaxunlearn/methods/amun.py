@@ -66,7 +66,7 @@ from jaxunlearn.methods.base import (
     register_method,
     sgd_coupled_decay,
 )
-from jaxunlearn.methods.terms import forget_cross_entropy, retain_cross_entropy
+from jaxunlearn.methods.terms import forget_cross_entropy, l1_norm, retain_cross_entropy
 
 # The splits' sets each single-stream variant concatenates with D_adv.
 _STREAMS = {"amun": ("retain", "forget"), "amun_retain_adv": ("retain",),
@@ -250,8 +250,7 @@ def _forget(params, model_state, batch, context):
     alpha = context.hyper.get("alpha_l1", 0.0)
     if alpha:
         epoch = context.step // context.steps_per_epoch
-        l1 = sum(jnp.sum(jnp.abs(leaf)) for leaf in jax.tree_util.tree_leaves(params))
-        loss = loss + alpha * l1_factor(epoch, context.hyper["epochs"]) * l1
+        loss = loss + alpha * l1_factor(epoch, context.hyper["epochs"]) * l1_norm(params)
     return loss, new_state
 
 

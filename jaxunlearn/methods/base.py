@@ -139,6 +139,12 @@ class Method:
             raise ValueError(f"method {self.name!r}: primary 'retain' needs a retain_term")
 
     @functools.cached_property
+    def hyperparameter_defaults(self) -> dict:
+        """Every hyperparameter and its default: the common ones, then the method's own (read
+        only; copy before changing)."""
+        return {**COMMON_DEFAULTS, **self.defaults}
+
+    @functools.cached_property
     def hyperparameter_type(self) -> type:
         """This method's typed hyperparameters: a frozen dataclass (:class:`Hyperparameters`)
         with one field per hyperparameter, its default the method's, validated at
@@ -155,7 +161,7 @@ class Method:
         key, a value of the wrong kind or one the method's checks refuse raises a
         ``ValueError`` naming the hyperparameter."""
         overrides = dict(overrides or {})
-        defaults = {**COMMON_DEFAULTS, **self.defaults}
+        defaults = self.hyperparameter_defaults
         for key in overrides:
             if key not in defaults:
                 raise ValueError(
@@ -172,7 +178,7 @@ class Method:
 
         if isinstance(items, str):
             raise TypeError("items must be a list of 'key=value' strings, got one string")
-        defaults = {**COMMON_DEFAULTS, **self.defaults}
+        defaults = self.hyperparameter_defaults
         values = {}
         for item in items:
             key, equals, text = str(item).partition("=")
@@ -199,7 +205,7 @@ class Method:
         """``values`` (every hyperparameter) checked and normalised: the kinds of the defaults,
         finite numbers, Python numbers for NumPy scalars, the common ranges, then the
         method's own ``validate``."""
-        hyper = {**COMMON_DEFAULTS, **self.defaults}
+        hyper = dict(self.hyperparameter_defaults)
         for key, value in values.items():
             _check_kind(self.name, key, value, hyper[key])
             hyper[key] = value
@@ -246,7 +252,7 @@ def _annotation(default: Any) -> Any:
 
 
 def _hyperparameter_class(method: "Method") -> type:
-    defaults = {**COMMON_DEFAULTS, **method.defaults}
+    defaults = method.hyperparameter_defaults
 
     def __post_init__(self):
         for key, value in method._validated(

@@ -56,16 +56,17 @@ from jaxunlearn.methods.run import (
     UnlearnResult,
     forget_classes,
     plan_run,
+    stream_orders,
     unlearn,
 )
 from jaxunlearn.methods.same_program import same_update
 from jaxunlearn.methods.step import build_unlearn_step
 from jaxunlearn.train.keys import FORGET_STREAM, RETAIN_STREAM, stream_key
-from jaxunlearn.train.loop import EpochOrders, run_loop
+from jaxunlearn.train.loop import run_loop
 from jaxunlearn.train.pools import num_models, stack_models, unstack_model
 from jaxunlearn.train.progress import progress_bar
 from jaxunlearn.train.sharding import check_divisible, make_mesh, replicate, replicated
-from jaxunlearn.train.steps import create_train_state, epoch_order, state_variables, steps_per_epoch
+from jaxunlearn.train.steps import create_train_state, epoch_order, state_variables
 
 __all__ = ["UnlearnManyResult", "can_vmap", "unlearn_many", "vmap_unsupported_reason"]
 
@@ -292,7 +293,7 @@ def unlearn_many(
 
     started = time.perf_counter()
     plans = [_plan_model(model_fns, unstack_model(stacked_variables, index), splits, method,
-                         resolved, dict(hyper), key, steps, tx, module, default_mesh.size)
+                         resolved, hyper, key, steps, tx, module, default_mesh.size)
              for index, key in enumerate(keys)]
     first = plans[0]
     hyper, num_forget, total_steps, per_epoch = (first.hyper, first.num_forget, first.total_steps,
@@ -306,7 +307,7 @@ def unlearn_many(
     retain_keys = [stream_key(plan.state.key, RETAIN_STREAM) for plan in plans]
 
     def orders(stream_keys, size, batch_size, epoch):
-        return jnp.stack([epoch_order(key, epoch, max(size, 1), batch_size)
+        return jnp.stack([epoch_order(key, epoch, size, batch_size)
                           for key in stream_keys])
 
     try:
@@ -353,11 +354,10 @@ def unlearn_many(
         state = run_loop(
             step_fn, state, arrays, start=0, total_steps=total_steps, per_epoch=per_epoch,
             callbacks=callbacks, bar=bar, on_epoch=on_epoch,
-            orders=EpochOrders([
-                (lambda epoch: orders(forget_keys, num_forget, hyper["forget_batch_size"], epoch),
-                 steps_per_epoch(max(num_forget, 1), hyper["forget_batch_size"])),
-                (lambda epoch: orders(retain_keys, num_retain, hyper["batch_size"], epoch),
-                 steps_per_epoch(max(num_retain, 1), hyper["batch_size"]))]))
+            orders=stream_orders(
+                lambda stream, size, batch, epoch: orders(
+                    (forget_keys, retain_keys)[stream], size, batch, epoch),
+                num_forget, num_retain, hyper))
     finally:
         bar.close()
     seconds = time.perf_counter() - started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Any, Callable, Sequence
 
@@ -111,6 +112,17 @@ def plan_run(model_fns: Any, variables: dict, splits: Any, method: Method, resol
     full_tx = optax.chain(base, *addon_transforms, *prepared.addons)
     return RunPlan(prepared, hyper, variables, full_tx, microbatches, num_forget, total_steps,
                    per_epoch)
+
+
+def stream_orders(make: Callable[[int, int, int, int], Any], num_forget: int, num_retain: int,
+                  hyper: dict) -> EpochOrders:
+    """The forget and retain streams' epoch orders for :func:`~jaxunlearn.train.loop.run_loop`:
+    ``make(stream, size, batch_size, epoch)`` gives one epoch's order of stream 0 (forget) or 1
+    (retain); each stream's epoch is its own size over its own batch size."""
+    sizes = ((max(num_forget, 1), hyper["forget_batch_size"]),
+             (max(num_retain, 1), hyper["batch_size"]))
+    return EpochOrders([(functools.partial(make, stream, size, batch), steps_per_epoch(size, batch))
+                        for stream, (size, batch) in enumerate(sizes)])
 
 
 def unlearn(
@@ -236,13 +248,10 @@ def unlearn(
         state = run_loop(
             step_fn, state, arrays, start=int(state.step), total_steps=total_steps,
             per_epoch=per_epoch, callbacks=callbacks, bar=bar, on_epoch=on_epoch,
-            orders=EpochOrders([
-                (lambda epoch: epoch_order(forget_key, epoch, max(num_forget, 1),
-                                           hyper["forget_batch_size"]),
-                 steps_per_epoch(max(num_forget, 1), hyper["forget_batch_size"])),
-                (lambda epoch: epoch_order(retain_key, epoch, max(num_retain, 1),
-                                           hyper["batch_size"]),
-                 steps_per_epoch(max(num_retain, 1), hyper["batch_size"]))]))
+            orders=stream_orders(
+                lambda stream, size, batch, epoch: epoch_order(
+                    (forget_key, retain_key)[stream], epoch, size, batch),
+                num_forget, num_retain, hyper))
     finally:
         bar.close()
         if checkpointer is not None:

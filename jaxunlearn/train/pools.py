@@ -47,7 +47,6 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxunlearn.config import TrainConfig
 from jaxunlearn.losses import cross_entropy
 from jaxunlearn.train import keys
-from jaxunlearn.train.core import TermContext, apply_terms, gather_batch, update
 from jaxunlearn.train.optim import make_optimizer
 from jaxunlearn.train.sharding import put, to_host
 from jaxunlearn.train.steps import (
@@ -55,6 +54,7 @@ from jaxunlearn.train.steps import (
     TrainState,
     state_variables,
     steps_per_epoch,
+    train_on_batch,
     training_term,
 )
 
@@ -110,15 +110,10 @@ def _trainer(
 
             def step_body(state, position):
                 active = (position * batch_size < count) & (state.step < total_steps)
-                augment_key, dropout_key = keys.train_batch_keys(
-                    keys.step_key(state.key, state.step))
-                batch = gather_batch(order, position, batch_size, count, inputs, labels,
-                                     augment_key, augmentation)
-                context = TermContext(model_fns.apply, {}, {}, dropout_key, state.step,
-                                      per_epoch, 0)
-                grads, new_model_state, _, metrics = apply_terms(
-                    [term], [batch], [context], state.params, state.model_state)
-                new = update(tx, state, grads, new_model_state)
+                new, metrics = train_on_batch(
+                    model_fns.apply, tx, term, state, order, position, batch_size=batch_size,
+                    count=count, inputs=inputs, labels=labels, augmentation=augmentation,
+                    per_epoch=per_epoch)
                 # An all-padding batch (or a step past config.steps) leaves the model unchanged.
                 keep = functools.partial(jax.tree.map, lambda new, old: jnp.where(active, new, old))
                 new_state = TrainState(state.step + 1, keep(new.params, state.params),

@@ -110,6 +110,23 @@ def training_term(loss_fn: LossFn = cross_entropy, targets: str = "labels") -> T
     return Term("", term, metrics)
 
 
+def train_on_batch(apply_fn: Callable, tx: optax.GradientTransformation, term: Term,
+                   state: TrainState, order: jax.Array, position: jax.Array, *, batch_size: int,
+                   count: Any, inputs: jax.Array, labels: jax.Array, augmentation: str | None,
+                   per_epoch: int, sharding: Any = None) -> tuple[TrainState, dict]:
+    """One training step of ``term``: the step's keys (:mod:`jaxunlearn.train.keys`), batch
+    ``position`` of ``order`` (rows at or past ``count`` weigh 0), the term's gradient and the
+    Optax update. Shared by :func:`make_train_step` and the pools' scan
+    (:func:`jaxunlearn.train.train_many`)."""
+    augment_key, dropout_key = keys.train_batch_keys(keys.step_key(state.key, state.step))
+    batch = gather_batch(order, position, batch_size, count, inputs, labels, augment_key,
+                         augmentation, sharding)
+    context = TermContext(apply_fn, {}, {}, dropout_key, state.step, per_epoch, 0)
+    grads, model_state, _, metrics = apply_terms([term], [batch], [context], state.params,
+                                                 state.model_state)
+    return update(tx, state, grads, model_state), metrics
+
+
 def make_train_step(
     apply_fn: Callable,
     tx: optax.GradientTransformation,
@@ -139,20 +156,15 @@ def make_train_step(
       ``step(state, order, inputs, labels) -> (state, {"loss", "accuracy"})``, jitted with the
       state donated.
     """
-    if targets not in TARGETS:
-        raise ValueError(f"targets must be one of {TARGETS}, got {targets!r}")
+    term = training_term(loss_fn, targets)  # refuses unknown targets
     per_epoch = steps_per_epoch(num_examples, batch_size)
     batch_sharding = batch_sharded(mesh)
-    term = training_term(loss_fn, targets)
 
     def step(state: TrainState, order: jax.Array, inputs: jax.Array, labels: jax.Array):
-        augment_key, dropout_key = keys.train_batch_keys(keys.step_key(state.key, state.step))
-        batch = gather_batch(order, state.step % per_epoch, batch_size, num_examples, inputs,
-                             labels, augment_key, augmentation, batch_sharding)
-        context = TermContext(apply_fn, {}, {}, dropout_key, state.step, per_epoch, 0)
-        grads, model_state, _, metrics = apply_terms([term], [batch], [context], state.params,
-                                                     state.model_state)
-        return update(tx, state, grads, model_state), metrics
+        return train_on_batch(apply_fn, tx, term, state, order, state.step % per_epoch,
+                              batch_size=batch_size, count=num_examples, inputs=inputs,
+                              labels=labels, augmentation=augmentation, per_epoch=per_epoch,
+                              sharding=batch_sharding)
 
     return jax.jit(step, donate_argnums=(0,), out_shardings=(replicated(mesh), replicated(mesh)))
 
