@@ -36,11 +36,11 @@ import numpy as np
 
 from jaxunlearn.losses import cross_entropy
 from jaxunlearn.methods.base import Method, Prepared, logits_of, register_method
+from jaxunlearn.train.keys import shadow_init_key
 
 SHADOW = "boundary_expanding_shadow"
 """The ``params`` entry holding the shadow class's row of the output layer during the run."""
 
-_SHADOW_INIT = 0x5AD0  # folded into the run's key for the shadow row's initialisation
 
 
 def _widen(head_name: str, shadow: dict | None, found: list):
@@ -87,7 +87,7 @@ def _prepare(model_fns, variables, splits, hyper, key):
         raise _no_head(head_name)
     width, classes = found[0], splits.train.num_classes
     std = math.sqrt(2.0 / (width + classes + 1))  # Xavier-normal on the (C + 1) × d layer
-    init_key = jax.random.fold_in(jax.random.key(key), _SHADOW_INIT)
+    init_key = shadow_init_key(key)
     shadow = {"kernel": std * jax.random.normal(init_key, (width, 1), jnp.float32),
               "bias": jnp.zeros((1,), jnp.float32)}
     widened = {**variables, "params": {**variables["params"], SHADOW: shadow}}

@@ -52,6 +52,7 @@ from jaxunlearn.evaluate.generative import mean_reconstruction_error
 from jaxunlearn.methods.base import Method, Prepared, register_method
 from jaxunlearn.methods.i2i import check_image_to_image
 from jaxunlearn.methods.terms import bounded_forget_ascent, retain_reconstruction
+from jaxunlearn.train.keys import output_perturbation_seed
 from jaxunlearn.transforms.output_perturbation import output_perturbation
 from jaxunlearn.transforms.phase_switch import phase_switch
 
@@ -86,7 +87,7 @@ def _decouple_prepare(model_fns, variables, splits, hyper, key):
     addons = ()
     if guarantee.noise_std > 0:
         addons = (output_perturbation(guarantee.noise_std, hyper["decouple_steps"],
-                                      seed=int(key) * 7919 + 17),)
+                                      seed=output_perturbation_seed(key)),)
     return Prepared(aux={"stop_level": jnp.float32(stop_level)}, addons=addons,
                     log={"original_test_error": test_error, "stop_level": stop_level,
                          "guarantee": guarantee.as_dict()})

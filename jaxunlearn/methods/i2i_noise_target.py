@@ -24,6 +24,7 @@ from jaxunlearn.losses import encoding_mse
 from jaxunlearn.methods.base import Batch, Method, Prepared, TermContext, register_method
 from jaxunlearn.methods.i2i import check_image_to_image
 from jaxunlearn.models.autoencoder import encoder_apply
+from jaxunlearn.train.keys import noise_input_key
 
 
 def _encode(context: TermContext, variables: dict, inputs: jax.Array, train: bool) -> jax.Array:
@@ -48,7 +49,7 @@ def gaussian_like(key: jax.Array, inputs: jax.Array, weights: jax.Array, low: ja
 def _noise_forget(params, model_state, batch: Batch, context: TermContext):
     aux = context.aux
     student = _encode(context, {"params": params, **model_state}, batch.inputs, True)
-    noise = gaussian_like(jax.random.fold_in(context.key, 1), batch.inputs, batch.weights,
+    noise = gaussian_like(noise_input_key(context.key), batch.inputs, batch.weights,
                           aux["low"], aux["high"])
     target = jax.lax.stop_gradient(_encode(context, aux["teacher"], noise, False))
     loss = context.hyper["forget_alpha"] * encoding_mse(student, target, batch.weights)

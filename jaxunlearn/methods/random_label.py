@@ -10,11 +10,12 @@ import numpy as np
 from jaxunlearn.losses import random_other_labels
 from jaxunlearn.methods.base import Method, Prepared, register_method
 from jaxunlearn.methods.terms import forget_cross_entropy, retain_cross_entropy
+from jaxunlearn.train.keys import random_label_key
 
 
 def _prepare_fixed_labels(model_fns, variables, splits, hyper, key):
     labels = splits.forget_set.labels
-    drawn = random_other_labels(jax.random.key(key + 1), jax.numpy.asarray(labels),
+    drawn = random_other_labels(random_label_key(key), jax.numpy.asarray(labels),
                                 splits.train.num_classes, exclude_true=True)
     return Prepared(forget_labels=np.asarray(drawn, np.int32))
 

@@ -7,10 +7,11 @@ import jax
 from jaxunlearn.losses import cross_entropy, random_other_labels
 from jaxunlearn.methods.base import Method, logits_of, register_method
 from jaxunlearn.methods.terms import retain_cross_entropy
+from jaxunlearn.train.keys import srl_label_key
 
 
 def _redrawn(params, model_state, batch, context):
-    labels = random_other_labels(jax.random.fold_in(context.key, 11), batch.labels,
+    labels = random_other_labels(srl_label_key(context.key), batch.labels,
                                  context.num_classes, exclude_true=False)
     logits, new_state = logits_of(context, params, model_state, batch.inputs)
     return cross_entropy(logits, labels, batch.weights), new_state

@@ -21,7 +21,24 @@ pool model ``m``              its key ``k_m`` (``key(seeds[m])`` or ``fold_in(ke
                               run key (:func:`pool_model_keys`)
 ============================  =================================================================
 
-The constants are those the engine has always used, so naming them moved no number.
+Methods derive their own keys from the run's seed or a term key, also here by name:
+
+============================  =================================================================
+what                          derivation
+============================  =================================================================
+RL's fixed random labels      ``key(seed + 1)`` (:func:`random_label_key`)
+SRL's re-drawn labels         ``fold_in(term_key, SRL_LABELS)`` (:func:`srl_label_key`)
+I2I's Gaussian noise inputs   ``fold_in(term_key, NOISE_INPUTS)`` (:func:`noise_input_key`)
+BE's shadow row               ``fold_in(key(seed), SHADOW_INIT)`` (:func:`shadow_init_key`)
+I2I's output perturbation     NumPy seed ``seed · 7919 + 17`` (:func:`output_perturbation_seed`)
+ALU's mini-batch permutation  ``fold_in(key(seed), ALU_ORDER)``, then that chain's
+                              permutation key (:func:`alu_order_key`)
+a Langevin chain's            ``fold_in(noise_key, CHAIN_PERMUTATION)``
+  permutation                 (:func:`chain_permutation_key`)
+============================  =================================================================
+
+The constants are those the engine and the methods have always used, so naming them moved no
+number.
 """
 
 from __future__ import annotations
@@ -36,6 +53,16 @@ FORGET_STREAM, RETAIN_STREAM = 1, 2
 """Folded into the run key for the base keys of the unlearning streams' orders."""
 INIT, RUN = 0, 1
 """Folded into a pool model's key for its initialisation and for its run key."""
+SRL_LABELS = 11
+"""Folded into SRL's forget-term key for the labels it re-draws."""
+NOISE_INPUTS = 1
+"""Folded into I2I's noise-target forget-term key for its Gaussian inputs."""
+SHADOW_INIT = 0x5AD0
+"""Folded into the run's key for Boundary Expanding's shadow-row initialisation."""
+ALU_ORDER = 0xA1C
+"""Folded into the run's key for ALU's mini-batch permutation."""
+CHAIN_PERMUTATION = 0x5EED
+"""Folded into a Langevin chain's noise key for its permutation."""
 
 
 def _key(key_or_data: jax.Array) -> jax.Array:
@@ -75,3 +102,38 @@ def pool_model_keys(model_key: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(init key, raw run key data)`` of a pool model from its key (or raw key data)."""
     key = _key(model_key)
     return jax.random.fold_in(key, INIT), jax.random.key_data(jax.random.fold_in(key, RUN))
+
+
+def random_label_key(seed: int) -> jax.Array:
+    """The key of RL's fixed random labels, drawn once in ``prepare`` from the run's seed."""
+    return jax.random.key(int(seed) + 1)
+
+
+def srl_label_key(term_key: jax.Array) -> jax.Array:
+    """The key of the labels SRL re-draws for a forget batch, from the term's key."""
+    return jax.random.fold_in(term_key, SRL_LABELS)
+
+
+def noise_input_key(term_key: jax.Array) -> jax.Array:
+    """The key of the Gaussian inputs of I2I's noise-target forget term, from the term's key."""
+    return jax.random.fold_in(term_key, NOISE_INPUTS)
+
+
+def shadow_init_key(seed: int) -> jax.Array:
+    """The key of Boundary Expanding's shadow row, from the run's seed."""
+    return jax.random.fold_in(jax.random.key(int(seed)), SHADOW_INIT)
+
+
+def output_perturbation_seed(seed: int) -> int:
+    """The NumPy seed of I2I's output perturbation, from the run's seed."""
+    return int(seed) * 7919 + 17
+
+
+def alu_order_key(seed: int) -> jax.Array:
+    """The key whose :func:`chain_permutation_key` orders an ``alu`` run's mini-batches."""
+    return jax.random.fold_in(jax.random.key(int(seed)), ALU_ORDER)
+
+
+def chain_permutation_key(noise_key: jax.Array) -> jax.Array:
+    """The key of a Langevin chain's mini-batch permutation, from its noise key."""
+    return jax.random.fold_in(_key(noise_key), CHAIN_PERMUTATION)
