@@ -8,12 +8,10 @@ import os
 from jaxunlearn.cli_train import check_step, only_data_dir, split_metrics, training_target
 
 
-_PUBLIC_KEYS = {"fraction": "public_fraction", "size": "public_size",
-                "skew": "public_class_skew", "corruption": "public_corruption"}
-
-
 def _check_public_and_epsilon(args: argparse.Namespace, method) -> dict | None:
-    """Checks --public and --epsilon before anything loads; returns make_splits' public kwargs."""
+    """Checks --public and --epsilon before anything loads; returns make_splits' public kwargs
+    (the method reads its own public-set option, :meth:`~jaxunlearn.methods.alu.ALUMethod.
+    public_request`)."""
     if args.epsilon is not None:
         if getattr(method, "certify", None) is None:
             raise ValueError(f"--epsilon: method {method.name!r} carries no unlearning "
@@ -27,20 +25,7 @@ def _check_public_and_epsilon(args: argparse.Namespace, method) -> dict | None:
         return None
     if not getattr(method, "uses_public", False):
         raise ValueError(f"--public: method {method.name!r} does not use public data (alu does)")
-    request = {}
-    for item in args.public.split(","):
-        key, equals, text = item.partition("=")
-        if not equals:
-            key, text = "fraction", item
-        if key not in _PUBLIC_KEYS:
-            raise ValueError(f"--public: unknown key {key!r}; use {sorted(_PUBLIC_KEYS)}")
-        try:
-            request[_PUBLIC_KEYS[key]] = int(text) if key == "size" else float(text)
-        except ValueError:
-            raise ValueError(f"--public: {key}={text!r} is not a number") from None
-    if ("public_fraction" in request) == ("public_size" in request):
-        raise ValueError("--public: give a fraction or size= (exactly one)")
-    return request
+    return method.public_request(args.public, "--public")
 
 
 def _with_public(config, splits, request: dict):
@@ -54,29 +39,18 @@ def _with_public(config, splits, request: dict):
 
 
 def _certified_steps(method, hyperparams: dict, splits, epsilon: float) -> tuple[int, dict]:
-    """K from the method's certificate for ``epsilon``; full batch, as the certificate assumes."""
+    """K from the method's certificate for ``epsilon`` (full batch), printed."""
+    from jaxunlearn.certify import describe_certificate
+
+    steps, certificate, resolved = method.certified_steps(hyperparams, splits, epsilon)
+    hyperparams.update(resolved)
     num_public = 0 if splits.public is None else len(splits.public)
-    size = len(splits.retain_indices) + num_public
-    if hyperparams.get("batch_size", size) < size:
-        raise ValueError(f"--epsilon certifies full-batch noisy GD: drop --hp batch_size or set "
-                         f"it >= {size} (retain + public)")
-    hyperparams["batch_size"] = size
-    certificate = method.certify(
-        method.hyperparameters(hyperparams), num_private=len(splits.train),
-        num_public=num_public, num_deleted=len(splits.forget_indices), target_epsilon=epsilon)
-    certificate = {key: value.item() if hasattr(value, "item") else value  # NumPy scalars
-                   for key, value in certificate.items()}
-    steps = certificate["steps"]
-    print(f"certificate: K = {steps} full-batch steps give ({certificate['epsilon']:.4g}, "
-          f"{certificate['delta']:.3g})-unlearning of {len(splits.forget_indices)} of "
-          f"{len(splits.train)} private examples with {num_public} public ones (alpha = "
-          f"{certificate['alpha']:.4g}, Renyi {certificate['renyi']:.4g}, eps0 "
-          f"{certificate['eps0_at_alpha']:.4g}, sensitivity {certificate['sensitivity']:.3g}); it "
-          "holds for an m-strongly convex, (1/4 + m)-smooth loss (logistic regression on unit-norm "
-          "features) whose model was learned by the same dynamics")
-    if steps == 0:
+    print("certificate: " + describe_certificate(
+        certificate, num_deleted=len(splits.forget_indices), num_private=len(splits.train),
+        num_public=num_public))
+    if certificate["steps"] == 0:
         print("certificate: K = 0 already meets the target; running 1 step")
-    return max(steps, 1), certificate
+    return steps, certificate
 
 
 RECONSTRUCTION_COLUMNS = ["method", "forget_error", "retain_error", "test_error", "ood_auroc",

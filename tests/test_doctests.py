@@ -1,4 +1,5 @@
-"""Every docstring example in the public modules (config, transforms, attacks, evaluate, certify)
+"""Every docstring example in the public modules (config, transforms, attacks, evaluate, certify,
+spectral)
 runs as written, and every public transform and attack shows one."""
 
 import doctest
@@ -10,12 +11,13 @@ import pytest
 import jaxunlearn.attacks
 import jaxunlearn.certify
 import jaxunlearn.evaluate
+import jaxunlearn.spectral
 import jaxunlearn.transforms
 
 MODULES = ["jaxunlearn.config", "jaxunlearn.methods.trw_targets"] + [
     f"{package.__name__}.{info.name}"
     for package in (jaxunlearn.transforms, jaxunlearn.attacks, jaxunlearn.evaluate,
-                    jaxunlearn.certify)
+                    jaxunlearn.certify, jaxunlearn.spectral)
     for info in pkgutil.iter_modules(package.__path__)
 ]
 
@@ -28,7 +30,7 @@ def test_docstring_examples(name):
 
 
 TRANSFORM_FACTORIES = (
-    "add_langevin_noise", "project_l2_ball", "tilted_aggregate", "feasible_mask", "and_mask",
+    "add_langevin_noise", "project_l2_ball", "langevin_dynamics", "tilted_aggregate", "feasible_mask", "and_mask",
     "prob_mask", "focus_mask", "static_mask", "saliency_mask", "clip_spectral_norm",
     "phase_switch", "output_perturbation",
 )

@@ -45,9 +45,9 @@ from jaxunlearn.transforms import (
     microbatch_mean_stats,
     prob_mask,
     project_l2_ball,
-    record_layer_shapes,
     tilted_aggregate,
 )
+from jaxunlearn.spectral import record_layer_shapes
 
 
 def _setup(model_name: str, batch_size: int, dtype: str):

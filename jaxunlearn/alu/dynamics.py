@@ -9,12 +9,15 @@ where g_t is the per-example-clipped gradient of :mod:`jaxunlearn.alu.clipping` 
 dataset (PNGD) or on the t-th mini-batch of one fixed permutation, cycled every epoch (PNSGD,
 ``sgd.py`` of the official code), Π_{C_R} the projection onto the ℓ2 ball of radius R (R = 0: no
 projection, as in every official experiment). The noise is added after the step (it is not
-multiplied by η again); the update is the one of ``optax.chain(optax.sgd(η),
-add_langevin_noise(η, σ, key), project_l2_ball(R))`` applied to g_t, with W_t drawn from
-``fold_in(key, t)`` as one vector over all parameters (:func:`step_noise`).
+multiplied by η again), with W_t drawn from ``fold_in(key, t)`` as one vector over all parameters
+(:func:`step_noise`).
 
-Every run is one ``lax.scan`` inside one ``jax.jit``; η, σ, M, m and R are traced scalars, so a
-sweep over σ compiles once. :func:`run_chains` vmaps the same program over noise keys (and,
+The step is the engine's: the gradient g_t goes through
+:func:`jaxunlearn.transforms.langevin_dynamics` (``optax.sgd(η)``, ``add_langevin_noise(η, σ,
+key)``, ``project_l2_ball(R)``), the chain the ``alu`` and ``langevin`` methods run too, applied
+by :func:`jaxunlearn.train.core.update`. Only the loop differs: every run here is one
+``lax.scan`` inside one ``jax.jit``, with η, σ, M, m and R traced scalars, so a sweep over σ
+compiles once. :func:`run_chains` vmaps the same program over noise keys (and,
 optionally, over starting points), giving the hundreds of independent draws that audits need.
 """
 
@@ -29,12 +32,13 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxunlearn.alu.clipping import REGULARIZERS, clipped_value_and_grad, tree_norm
+from jaxunlearn.alu.clipping import REGULARIZERS, clipped_value_and_grad
 from jaxunlearn.alu.objective import ALUData
+from jaxunlearn.train.core import update
+from jaxunlearn.train.keys import chain_permutation_key
+from jaxunlearn.train.steps import TrainState
+from jaxunlearn.transforms.langevin import langevin_dynamics
 from jaxunlearn.transforms.noise import gaussian_noise_like
-
-# fold_in tag deriving a chain's permutation from its noise key
-_PERMUTATION_TAG = 0x5EED
 
 
 def _check_real(value: Any, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
@@ -122,22 +126,6 @@ def step_noise(key: jax.Array, step: int | jax.Array, params: Any) -> Any:
     return gaussian_noise_like(jax.random.fold_in(key, step), params)
 
 
-def project_ball(params: Any, radius: jax.Array | float) -> Any:
-    """Π_{C_R}: rescale onto {‖θ‖ ≤ R} (global norm over the pytree); R ≤ 0 is the identity."""
-    norm = tree_norm(params)
-    factor = jnp.where(radius > 0, jnp.minimum(1.0, radius / jnp.maximum(norm, 1e-30)), 1.0)
-    return jax.tree_util.tree_map(lambda leaf: leaf * factor.astype(leaf.dtype), params)
-
-
-def langevin_update(params: Any, grad: Any, noise: Any, step_size, sigma, radius) -> Any:
-    """Π_{C_R}(θ − η g + √(2η)·σ·W), one step of Chien et al.'s Eq. (2)."""
-    scale = jnp.sqrt(2.0 * step_size) * sigma
-    moved = jax.tree_util.tree_map(
-        lambda p, g, w: p - (step_size * g).astype(p.dtype) + (scale * w).astype(p.dtype),
-        params, grad, noise)
-    return project_ball(moved, radius)
-
-
 def _trajectory(params, inputs, labels, weights, order, key, scalars, *, loss_fn, regularizer,
                 steps, batch_size):
     """The scanned run; ``batch_size`` None is full batch (``order`` unused)."""
@@ -161,19 +149,21 @@ def _trajectory(params, inputs, labels, weights, order, key, scalars, *, loss_fn
         return clipped_value_and_grad(loss_fn, theta, batch, scalars["clip_norm"],
                                       scalars["regularization"], regularizer, batch_weights)
 
-    def body(theta, t):
-        loss, grad = gradient(theta, t)
-        noise = step_noise(key, t, theta)
-        theta = langevin_update(theta, grad, noise, scalars["step_size"], scalars["sigma"],
-                                scalars["radius"])
-        return theta, loss
+    # the engine's update with the library's one Langevin chain (η, σ, R traced)
+    tx = langevin_dynamics(scalars["step_size"], scalars["sigma"], key, scalars["radius"])
 
-    params, losses = jax.lax.scan(body, params, jnp.arange(steps, dtype=jnp.int32))
-    return params, losses
+    def body(state, t):
+        loss, grad = gradient(state.params, t)
+        return update(tx, state, grad, {}), loss
+
+    start = TrainState(jnp.zeros((), jnp.int32), params, {}, tx.init(params),
+                       jax.random.key_data(key))
+    state, losses = jax.lax.scan(body, start, jnp.arange(steps, dtype=jnp.int32))
+    return state.params, losses
 
 
 def _chain_order(key, n):
-    return jax.random.permutation(jax.random.fold_in(as_key(key), _PERMUTATION_TAG), n)
+    return jax.random.permutation(chain_permutation_key(as_key(key)), n)
 
 
 def build_run(loss_fn, regularizer, steps, batch_size, chains=False, params_per_chain=False,

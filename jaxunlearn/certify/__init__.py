@@ -26,14 +26,10 @@ Example:
 
 from jaxunlearn.certify.baselines import d2d_sigma, pabi_sigma
 from jaxunlearn.certify.certificate import (
-    langevin_epsilon, langevin_sigma_for_target, langevin_steps_for_target,
+    describe_certificate, langevin_epsilon, langevin_sigma_for_target, langevin_steps_for_target,
 )
 from jaxunlearn.certify.constants import gradient_sensitivity, logistic_constants
 from jaxunlearn.certify.conversion import rdp_to_dp, sigma_for_target, steps_for_target
-from jaxunlearn.certify.i2i import (
-    DecouplingGuarantee, ascent_displacement_bound, gaussian_mechanism_delta, gaussian_noise_std,
-    training_sensitivity_bound,
-)
 from jaxunlearn.certify.langevin import lu_eps0, lu_renyi, lu_sequential
 from jaxunlearn.certify.retraining import (
     data_free_variance, public_for_no_more_than_retraining, retraining_epsilon,
@@ -50,8 +46,7 @@ __all__ = [
     "rdp_to_dp", "steps_for_target", "sigma_for_target",
     "d2d_sigma", "pabi_sigma",
     "langevin_epsilon", "langevin_steps_for_target", "langevin_sigma_for_target",
+    "describe_certificate",
     "data_free_variance", "retraining_epsilon", "retraining_steps_for_target",
     "unlearning_vs_retraining", "public_for_no_more_than_retraining",
-    "DecouplingGuarantee", "ascent_displacement_bound", "training_sensitivity_bound",
-    "gaussian_noise_std", "gaussian_mechanism_delta",
 ]

@@ -172,3 +172,25 @@ def langevin_sigma_for_target(target_epsilon: float, steps: int, *, n_private: i
 
     return sigma_for_target(target_epsilon, setup["delta"], renyi_of_sigma, bracket,
                             method=setup["method"], alpha_range=setup["alpha_range"])
+
+
+def describe_certificate(certificate: dict, *, num_deleted: int, num_private: int,
+                         num_public: int) -> str:
+    """One paragraph saying what a full-batch certificate (``{"steps", **langevin_epsilon(...)}``,
+    e.g. from :meth:`jaxunlearn.methods.alu.ALUMethod.certified_steps`) certifies, and for
+    which losses it holds.
+
+    Example:
+      >>> text = describe_certificate({"steps": 12, "epsilon": 0.9, "delta": 1e-3, "alpha": 30.0,
+      ...     "renyi": 0.7, "eps0_at_alpha": 2.0, "sensitivity": 0.01}, num_deleted=10,
+      ...     num_private=1000, num_public=500)
+      >>> text.startswith("K = 12 full-batch steps give (0.9, 0.001)-unlearning of 10 of 1000")
+      True
+    """
+    return (f"K = {certificate['steps']} full-batch steps give ({certificate['epsilon']:.4g}, "
+            f"{certificate['delta']:.3g})-unlearning of {num_deleted} of {num_private} private "
+            f"examples with {num_public} public ones (alpha = {certificate['alpha']:.4g}, Renyi "
+            f"{certificate['renyi']:.4g}, eps0 {certificate['eps0_at_alpha']:.4g}, sensitivity "
+            f"{certificate['sensitivity']:.3g}); it holds for an m-strongly convex, (1/4 + m)-smooth "
+            "loss (logistic regression on unit-norm features) whose model was learned by the same "
+            "dynamics")

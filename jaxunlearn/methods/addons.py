@@ -28,11 +28,10 @@ from jaxunlearn.transforms import (
     clip_spectral_norm,
     focus_mask,
     prob_mask,
-    record_batch_norms,
-    record_layer_shapes,
     saliency_mask,
     static_mask,
 )
+from jaxunlearn.spectral import record_batch_norms, record_layer_shapes
 
 
 @dataclasses.dataclass

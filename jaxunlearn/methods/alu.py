@@ -10,36 +10,38 @@ run and cycled every epoch (noisy SGD; a ``batch_size`` ≥ |D_r ∪ D_pub| is f
 setting of the certificate). Without a public set it is symmetric Langevin unlearning with
 per-example clipping. ``weight_decay`` is m.
 
-The generic step reads one retain and one forget stream and clips nothing per example, so this
-method runs its own program (:mod:`jaxunlearn.alu.dynamics`, one ``lax.scan`` under one
-``jax.jit``) through the ``run`` hook of :func:`jaxunlearn.methods.unlearn`. It never reads the
-forget set. The certificate (:meth:`ALUMethod.certify`, ``jaxunlearn unlearn --epsilon``) holds
+It runs on the engine like every method: ``prepare`` replaces the retain stream by D_r ∪ D_pub
+(with the weights a_i, read per row through ``Batch.indices``) and fixes its order; the retain
+term's step direction is the per-example-clipped gradient (:mod:`jaxunlearn.alu.clipping`,
+``Method.retain_value_and_grad``); the update is the library's one Langevin chain
+(:func:`jaxunlearn.transforms.langevin_dynamics`: ``sgd(η)``, Langevin noise from ``noise_seed``,
+projection for R > 0), the same program :mod:`jaxunlearn.alu.dynamics` scans for its audits. It
+never reads the forget set, and takes no other optimizer and no add-ons (the certificate is for
+this update). The certificate (:meth:`ALUMethod.certify`, ``jaxunlearn unlearn --epsilon``) holds
 only for an m-strongly convex, (1/4 + m)-smooth loss (logistic regression on unit-norm features)
 whose original model was learned by the same dynamics on D ∪ D_pub; for other models the method
-is an empirical one.
+is an empirical one. The public set is method configuration: :meth:`ALUMethod.public_request`
+reads ``--public``'s ``fraction=…,size=…,skew=…,corruption=…``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
 from typing import Any, Callable
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxunlearn.alu.clipping import REGULARIZERS
-from jaxunlearn.alu.dynamics import LangevinDynamics, as_key, build_run, chain_permutation
+from jaxunlearn.alu.clipping import REGULARIZERS, clipped_value_and_grad
+from jaxunlearn.alu.dynamics import chain_permutation
 from jaxunlearn.alu.objective import alu_data, check_weighting
 from jaxunlearn.losses import cross_entropy
-from jaxunlearn.methods.base import Batch, Method, TermContext, logits_of, register_method
+from jaxunlearn.methods.base import Batch, Method, Prepared, TermContext, logits_of, register_method
+from jaxunlearn.train.keys import alu_order_key
+from jaxunlearn.transforms import langevin_dynamics
 
-# fold_in tag of the run's permutation (the noise key is ``noise_seed``)
-_ORDER_TAG = 0xA1C
-
-
+# the Prepared.aux key of the a_i of D_r ∪ D_pub, one per row of the retain stream
+EXAMPLE_WEIGHTS = "example_weights"
 def alu_cross_entropy(params, model_state, batch: Batch, context: TermContext):
     """CE on a retain or public batch in eval mode: the dynamics sample from a fixed objective,
     so nothing in the loss may depend on the batch (no batch-norm statistics)."""
@@ -47,7 +49,7 @@ def alu_cross_entropy(params, model_state, batch: Batch, context: TermContext):
     return cross_entropy(logits, batch.labels, batch.weights), model_state
 
 
-def _check_hyper(hyper: dict) -> None:
+def check_hyper(hyper: dict) -> None:
     if hyper["momentum"]:
         raise ValueError(f"hyperparams: alu has no momentum (Langevin dynamics), got momentum="
                          f"{hyper['momentum']}")
@@ -76,74 +78,43 @@ def _dataset(splits, hyper):
                     hyper["public_weight"]), len(public)
 
 
-def run_alu(method: Method, model_fns: Any, variables: dict, splits: Any, hyper: dict, *,
-            steps: int | None = None, key: int = 0, tx: Any = None, addons: Any = (),
-            progress: bool = True, callbacks: Any = (), **unused: Any):
-    """The ``run`` hook of :func:`jaxunlearn.methods.unlearn` for ``alu``.
-
-    ``key`` seeds the mini-batch permutation, ``hyperparams.noise_seed`` the Langevin noise (W_t
-    from ``fold_in(key(noise_seed), t)``, :func:`jaxunlearn.alu.step_noise`). Mesh, work
-    directory and progress bar do not apply: the whole run is one compiled program, so there is
-    nothing to checkpoint or resume.
-    """
-    from jaxunlearn.methods.run import UnlearnResult
-
-    del unused, progress
-    if tx is not None:
-        raise ValueError("tx: alu runs its own Langevin dynamics and takes no optimizer")
-    if tuple(addons):
-        raise ValueError(f"addons: alu takes no add-ons (its update is Chien et al.'s Eq. (2) "
-                         f"exactly), got {list(addons)}")
-    _check_hyper(hyper)
-    started = time.perf_counter()
+def _prepare(model_fns, variables, splits, hyper, key):
+    """D_r ∪ D_pub as the retain stream, with its a_i and one fixed permutation (from ``key``);
+    full batch when ``batch_size`` ≥ |D_r ∪ D_pub|."""
+    del model_fns, variables
     data, num_public = _dataset(splits, hyper)
     size = len(data)
     full_batch = hyper["batch_size"] >= size
-    per_epoch = 1 if full_batch else math.ceil(size / hyper["batch_size"])
-    total_steps = steps if steps is not None else hyper["epochs"] * per_epoch
-    if total_steps < 1:
-        raise ValueError(f"steps must be >= 1, got {total_steps}")
-    if not hyper["forget_batch_size"]:
-        hyper["forget_batch_size"] = max(1, math.ceil(len(splits.forget_indices) / per_epoch))
+    order = chain_permutation(alu_order_key(key), size)
+    return Prepared(
+        aux={EXAMPLE_WEIGHTS: jnp.asarray(data.weights, jnp.float32)},
+        retain_inputs=np.asarray(data.inputs), retain_labels=np.asarray(data.labels, np.int32),
+        retain_order=np.asarray(order), hyper={"batch_size": size} if full_batch else {},
+        log={"retain_size": size - num_public, "public_size": num_public,
+             "full_batch": full_batch})
 
-    params = variables["params"]
-    model_state = {name: value for name, value in variables.items() if name != "params"}
-    context = TermContext(model_fns.apply, {}, hyper, jax.random.key(int(key)), jnp.int32(0),
-                          per_epoch, splits.train.num_classes)
-    term = method.retain_term
+
+def clipped_gradient(term, params, model_state, batch: Batch, context: TermContext):
+    """The retain term's step direction: Σ_i a_i clip_M(∇CE_i(θ) [+ m θ]) [+ m θ] over the
+    batch's rows (CE_i the ``term`` on row i alone), a_i normalised over the batch (padding weighs 0), by
+    :func:`jaxunlearn.alu.clipping.clipped_value_and_grad`; the loss is Σ_i a_i CE_i."""
+    hyper = context.hyper
+    weights = batch.weights * context.aux[EXAMPLE_WEIGHTS][batch.indices]
 
     def loss_fn(theta, x, y):
-        batch = Batch(x[None], y[None], jnp.ones((1,), jnp.float32), jnp.zeros((1,), jnp.int32))
-        return term(theta, model_state, batch, context)[0]
+        one = Batch(x[None], y[None], jnp.ones((1,), jnp.float32), jnp.zeros((1,), jnp.int32))
+        return term(theta, model_state, one, context)[0]
 
-    dynamics = LangevinDynamics(loss_fn, step_size=hyper["learning_rate"], sigma=hyper["sigma"],
-                                clip_norm=hyper["clip_norm"], regularization=hyper["weight_decay"],
-                                regularizer=hyper["regularizer"], radius=hyper["radius"])
-    run = build_run(loss_fn, hyper["regularizer"], int(total_steps),
-                    None if full_batch else hyper["batch_size"])
-    order = chain_permutation(jax.random.fold_in(as_key(int(key)), _ORDER_TAG), size)
-    new_params, losses = run(params, data.inputs, data.labels, data.weights, order,
-                             jax.random.key(hyper["noise_seed"]), dynamics.scalars())
-    losses = np.asarray(jax.block_until_ready(losses), np.float64)
+    loss, grads = clipped_value_and_grad(
+        loss_fn, params, (batch.inputs, batch.labels), hyper["clip_norm"],
+        hyper["weight_decay"], hyper["regularizer"], weights)
+    return (loss, model_state), grads
 
-    history = []
-    for end in range(per_epoch, total_steps + per_epoch, per_epoch):
-        end = min(end, total_steps)
-        start = history[-1]["step"] if history else 0
-        history.append({"epoch": -(-end // per_epoch), "step": end,
-                        "retain_loss": float(losses[start:end].mean())})
-        if end == total_steps:
-            break
-    for step, value in enumerate(losses, start=1):
-        for callback in callbacks:
-            callback(step, {"retain_loss": float(value)})
-    log = {
-        "method": method.name, "hyperparams": hyper, "addons": [], "steps": int(total_steps),
-        "steps_per_epoch": per_epoch, "seconds": time.perf_counter() - started,
-        "history": history, "resumed_from": None, "key": key,
-        "retain_size": size - num_public, "public_size": num_public, "full_batch": full_batch,
-    }
-    return UnlearnResult({"params": new_params, **model_state}, log)
+
+def _optimizer(hyper, total_steps):
+    del total_steps
+    return langevin_dynamics(hyper["learning_rate"], hyper["sigma"], int(hyper["noise_seed"]),
+                             hyper["radius"])
 
 
 def certify(hyper: dict, *, num_private: int, num_public: int, num_deleted: int,
@@ -161,7 +132,7 @@ def certify(hyper: dict, *, num_private: int, num_public: int, num_deleted: int,
     """
     from jaxunlearn.certify import langevin_epsilon, langevin_steps_for_target
 
-    _check_hyper(hyper)
+    check_hyper(hyper)
     if (target_epsilon is None) == (steps is None):
         raise ValueError("give exactly one of target_epsilon and steps")
     if not hyper["weight_decay"] > 0:
@@ -183,20 +154,61 @@ def certify(hyper: dict, *, num_private: int, num_public: int, num_deleted: int,
     return {"steps": int(steps), **langevin_epsilon(steps=int(steps), **kwargs)}
 
 
+_PUBLIC_KEYS = {"fraction": "public_fraction", "size": "public_size",
+                "skew": "public_class_skew", "corruption": "public_corruption"}
+
+
 @dataclasses.dataclass(frozen=True)
 class ALUMethod(Method):
-    """A :class:`Method` that runs its own program.
+    """A :class:`Method` that trains on public data and carries a certificate.
 
     Attributes:
-      run: ``run(method, model_fns, variables, splits, hyper, **options) -> UnlearnResult``,
-        called by :func:`jaxunlearn.methods.unlearn` instead of the generic step.
       uses_public: the method trains on ``splits.public``.
       certify: the certificate function (:func:`certify`).
     """
 
-    run: Callable | None = None
     uses_public: bool = True
     certify: Callable | None = None
+
+    @staticmethod
+    def public_request(text: str, name: str = "--public") -> dict:
+        """``make_splits``' public-set arguments from ``"fraction=0.3,skew=1"`` (a bare number is
+        a fraction; keys ``fraction``, ``size``, ``skew``, ``corruption``; exactly one of
+        fraction and size). Errors name ``name``."""
+        request = {}
+        for item in str(text).split(","):
+            key, equals, value = item.partition("=")
+            if not equals:
+                key, value = "fraction", item
+            if key not in _PUBLIC_KEYS:
+                raise ValueError(f"{name}: unknown key {key!r}; use {sorted(_PUBLIC_KEYS)}")
+            try:
+                request[_PUBLIC_KEYS[key]] = int(value) if key == "size" else float(value)
+            except ValueError:
+                raise ValueError(f"{name}: {key}={value!r} is not a number") from None
+        if ("public_fraction" in request) == ("public_size" in request):
+            raise ValueError(f"{name}: give a fraction or size= (exactly one)")
+        return request
+
+    def certified_steps(self, hyperparams: dict, splits: Any, epsilon: float,
+                        name: str = "--epsilon") -> tuple[int, dict, dict]:
+        """The smallest certified K for ``epsilon`` on these splits, at full batch as the
+        certificate assumes: ``(K, certificate, hyperparams with batch_size = |D_r ∪ D_pub|)``
+        (K ≥ 1: a target K = 0 already meets still runs one step). A smaller ``batch_size``
+        raises a ``ValueError`` naming ``name``."""
+        num_public = 0 if splits.public is None else len(splits.public)
+        size = len(splits.retain_indices) + num_public
+        if hyperparams.get("batch_size", size) < size:
+            raise ValueError(f"{name} certifies full-batch noisy GD: drop --hp batch_size or "
+                             f"set it >= {size} (retain + public)")
+        hyperparams = {**hyperparams, "batch_size": size}
+        certificate = self.certify(
+            self.hyperparameters(hyperparams), num_private=len(splits.train),
+            num_public=num_public, num_deleted=len(splits.forget_indices),
+            target_epsilon=epsilon)
+        certificate = {key: value.item() if hasattr(value, "item") else value  # NumPy scalars
+                       for key, value in certificate.items()}
+        return max(certificate["steps"], 1), certificate, hyperparams
 
 
 ALU = register_method(ALUMethod(
@@ -207,7 +219,11 @@ ALU = register_method(ALUMethod(
     primary="retain",
     defaults={"epochs": 5, "learning_rate": 0.05, "momentum": 0.0, "weight_decay": 1e-3,
               "sigma": 0.01, "clip_norm": 1.0, "radius": 0.0, "regularizer": "inside",
-              "public_weight": "uniform", "noise_seed": 0},
-    run=run_alu,
+              "public_weight": "uniform", "noise_seed": 0, "augment": False},
+    optimizer=_optimizer,
+    prepare=_prepare,
+    validate=check_hyper,
+    retain_value_and_grad=clipped_gradient,
+    fixed_update="its update is Chien et al.'s Eq. (2) exactly, which its certificate assumes",
     certify=certify,
 ))

@@ -105,6 +105,17 @@ class Method:
         adversarial set), so :func:`~jaxunlearn.methods.unlearn_many` runs the models one by one.
       finalize: ``finalize(variables) -> variables`` turns the trained variables into the
         result (Boundary Expanding prunes its shadow class); also applied to a stacked pool.
+      retain_value_and_grad: ``None``, or the retain term's step direction when it is not the
+        plain gradient of ``retain_term``: ``value_and_grad(retain_term, params, model_state,
+        batch, context) -> ((loss, model_state), grads)`` (ALU's per-example-clipped gradient,
+        UAM's gradient at a perturbed point; :class:`jaxunlearn.train.core.Term`).
+      fixed_update: why the method's update may not be changed (ALU's certificate holds for
+        its own Optax chain), or ``""``; when set, :func:`~jaxunlearn.methods.unlearn` refuses a
+        ``tx`` and add-ons.
+      retain_reads_forget: the step gathers the forget stream's batch for the retain term
+        (``TermContext.forget_batch``) even without a forget term (UAM's step direction).
+      one_shot: ``prepare`` does the unlearning (SVD unlearning's projection); ``epochs`` may
+        be 0, the default, and a run of 0 steps returns the prepared variables.
     """
 
     name: str
@@ -122,6 +133,10 @@ class Method:
     implied_addons: Callable[[dict], tuple] | None = None
     per_model_data: bool = False
     finalize: Callable[[dict], dict] | None = None
+    retain_value_and_grad: Callable | None = None
+    fixed_update: str = ""
+    retain_reads_forget: bool = False
+    one_shot: bool = False
 
     def addon_specs(self, addons: Any, hyper: dict) -> tuple:
         """The caller's ``addons`` followed by those the hyperparameters imply."""
@@ -217,7 +232,8 @@ class Method:
             # NumPy scalars become Python numbers: the log stays JSON-able, int checks hold
             hyper[key] = int(value) if isinstance(value, numbers.Integral) else float(value)
         for key in ("epochs", "batch_size", "forget_batch_size"):
-            minimum = 0 if key == "forget_batch_size" else 1
+            minimum = 0 if key == "forget_batch_size" or (key, self.one_shot) == ("epochs", True) \
+                else 1
             if not isinstance(hyper[key], int) or hyper[key] < minimum:
                 raise ValueError(f"hyperparams: {key} must be an int >= {minimum}, got {hyper[key]!r}")
         if hyper["learning_rate"] <= 0:
@@ -304,6 +320,11 @@ class Prepared:
         If ``aux`` is a dict with an ``"augment_rows"`` entry (booleans, one per row of the
         forget stream), the step augments only the rows marked True (AMUN's D_adv is never
         augmented).
+      retain_inputs / retain_labels: replace the retain stream (ALU's D_r ∪ D_pub).
+      retain_order: one fixed order of the retain stream's rows, visited the same way every
+        epoch (ALU's mini-batches cut from one permutation, as PNSGD's certificate assumes),
+        instead of a fresh shuffle per epoch.
+      hyper: hyperparameters the preparation resolves (ALU's batch size at full batch).
       variables: replace the starting variables (e.g. SalUn's masked start is unchanged, but a
         method could re-initialise layers).
       addons: transforms the method itself places after the optimizer (SalUn's static mask).
@@ -313,6 +334,10 @@ class Prepared:
     aux: Any = dataclasses.field(default_factory=dict)
     forget_inputs: np.ndarray | None = None
     forget_labels: np.ndarray | None = None
+    retain_inputs: np.ndarray | None = None
+    retain_labels: np.ndarray | None = None
+    retain_order: np.ndarray | None = None
+    hyper: dict = dataclasses.field(default_factory=dict)
     variables: dict | None = None
     addons: tuple = ()
     log: dict = dataclasses.field(default_factory=dict)

@@ -3,7 +3,9 @@ gradient descent on the retain set,
 
     θ ← Π_{C_R}(θ − η ∇[CE(θ; D_r) + (λ/2)‖θ‖²] + √(2ησ²) W),
 
-as ``optax.chain(add_decayed_weights(λ), sgd(η), add_langevin_noise(η, σ), project_l2_ball(R))``.
+as ``optax.chain(add_decayed_weights(λ), langevin_dynamics(η, σ, noise_seed, R))``, the
+library's one Langevin chain (:func:`jaxunlearn.transforms.langevin_dynamics`: ``sgd(η)``,
+``add_langevin_noise(η, σ)``, ``project_l2_ball(R)`` for R > 0).
 Set ``batch_size`` to the retain-set size for full-batch noisy GD (the paper's setting; the
 noisy-SGD variant of Chien et al. uses mini-batches). The asymmetric, public-data variant (ALU)
 extends this method.
@@ -13,17 +15,14 @@ import optax
 
 from jaxunlearn.methods.base import Method, register_method
 from jaxunlearn.methods.terms import retain_cross_entropy
-from jaxunlearn.transforms import add_langevin_noise, project_l2_ball
+from jaxunlearn.transforms import langevin_dynamics
 
 
 def _optimizer(hyper, total_steps):
     del total_steps
-    eta = hyper["learning_rate"]
-    parts = [optax.add_decayed_weights(hyper["weight_decay"]), optax.sgd(eta),
-             add_langevin_noise(eta, hyper["sigma"], key=int(hyper["noise_seed"]))]
-    if hyper["radius"] > 0:
-        parts.append(project_l2_ball(hyper["radius"]))
-    return optax.chain(*parts)
+    return optax.chain(optax.add_decayed_weights(hyper["weight_decay"]),
+                       langevin_dynamics(hyper["learning_rate"], hyper["sigma"],
+                                         int(hyper["noise_seed"]), hyper["radius"]))
 
 
 LANGEVIN = register_method(Method(

@@ -17,8 +17,9 @@ What is per model and what is shared:
   add-on state, run key), the forget and retain orders, and what ``prepare`` returned: ``aux``
   (e.g. SCRUB's teacher, TRW's targets), ``forget_inputs`` / ``forget_labels`` (RL's drawn
   labels) when the method replaces them, and ``variables``;
-- **shared** (``in_axes=None``): the retain inputs and labels, the forget set when ``prepare``
-  does not replace it, the hyperparameters and the program itself.
+- **shared** (``in_axes=None``): the retain inputs and labels (also when every model's
+  ``prepare`` replaces them by the same arrays, ALU's D_r ∪ D_pub), the forget set when
+  ``prepare`` does not replace it, the hyperparameters and the program itself.
 
 Per-model values of the Optax chain (SalUn's saliency mask and the ``salun_mask`` add-on, both
 a :func:`~jaxunlearn.transforms.static_mask` of the model's own gradient; the add-ons' PRNG keys)
@@ -30,8 +31,7 @@ per-model value (a Python number, an array) is not vmapped, nor are static masks
 leaves (kept or frozen whole, closed over as constants) differ between models.
 
 Not vmapped (``sequential_fallback=True`` loops over :func:`~jaxunlearn.methods.unlearn`,
-otherwise a ``ValueError`` names the cause): methods with their own program (``Method.run``, e.g.
-``alu``), ``from_scratch`` methods (``retrain``), methods that declare ``per_model_data`` (AMUN's
+otherwise a ``ValueError`` names the cause): ``from_scratch`` methods (``retrain``), methods that declare ``per_model_data`` (AMUN's
 adversarial set: its size varies per model), ``workdir`` checkpointing, and, found after
 ``prepare`` has run, per-model preparations whose shapes or hyperparameters differ or chains
 whose updates differ. The vmapped path runs on one device (the first of ``jax.devices()``);
@@ -54,6 +54,7 @@ from jaxunlearn.methods.addons import resolve_addons
 from jaxunlearn.methods.base import Method, get_method
 from jaxunlearn.methods.run import (
     UnlearnResult,
+    check_fixed_update,
     forget_classes,
     plan_run,
     stream_orders,
@@ -95,6 +96,15 @@ def _per_model_or_shared(values: Sequence[Any], default: Any, what: str) -> tupl
     return _stack([default if value is None else value for value in values], what), 0
 
 
+def _shared_if_equal(values: Sequence[Any], default: Any, what: str) -> tuple[Any, int | None]:
+    """As :func:`_per_model_or_shared`, but replacements equal in every model are shared."""
+    first = values[0]
+    if first is not None and all(value is not None and np.array_equal(value, first)
+                                 for value in values[1:]):
+        return first, None
+    return _per_model_or_shared(values, default, what)
+
+
 @dataclasses.dataclass
 class UnlearnManyResult:
     """What :func:`unlearn_many` returns: stacked variables, one log per model.
@@ -133,8 +143,6 @@ def vmap_unsupported_reason(method: str | Method, addons: Sequence[Any] = (), *,
     ill-fitting add-ons raise as in :func:`~jaxunlearn.methods.unlearn`.
     """
     method = get_method(method)
-    if getattr(method, "run", None) is not None:
-        return f"method {method.name!r} runs its own program (Method.run)"
     if method.from_scratch:
         return f"method {method.name!r} re-initialises the model (from_scratch)"
     if method.per_model_data:
@@ -148,8 +156,8 @@ def vmap_unsupported_reason(method: str | Method, addons: Sequence[Any] = (), *,
 
 def can_vmap(method: str | Method, addons: Sequence[Any] = (), *, module: Any = None,
              workdir: str | None = None) -> bool:
-    """Whether :func:`unlearn_many` vmaps ``method`` with ``addons``: every generic-step method
-    (not ``from_scratch``, no ``Method.run``) with any registered add-on, without ``workdir``.
+    """Whether :func:`unlearn_many` vmaps ``method`` with ``addons``: every method that is not
+    ``from_scratch`` and has no ``per_model_data``, with any registered add-on, without ``workdir``.
     See :func:`vmap_unsupported_reason` for the cause and its limits."""
     return vmap_unsupported_reason(method, addons, module=module, workdir=workdir) is None
 
@@ -177,6 +185,9 @@ class _ModelPlan:
     state: Any
     forget_inputs: Any  # None: the splits' forget set
     forget_labels: Any
+    retain_inputs: Any  # None: the splits' retain set
+    retain_labels: Any
+    retain_order: Any  # None: a fresh shuffle every epoch
     aux: Any
     log: dict
     microbatches: int
@@ -191,8 +202,10 @@ def _plan_model(model_fns, variables, splits, method, resolved, hyper, key, step
                     module, device_count)
     prepared = plan.prepared
     return _ModelPlan(plan.hyper, plan.tx, create_train_state(plan.variables, plan.tx, key),
-                      prepared.forget_inputs, prepared.forget_labels, prepared.aux, prepared.log,
-                      plan.microbatches, plan.num_forget, plan.total_steps, plan.per_epoch)
+                      prepared.forget_inputs, prepared.forget_labels, prepared.retain_inputs,
+                      prepared.retain_labels, plan.retain_fixed_order(), prepared.aux,
+                      prepared.log, plan.microbatches, plan.num_forget, plan.total_steps,
+                      plan.per_epoch)
 
 
 def _sequential(model_fns, stacked_variables, splits, method, keys, reason, *, workdir,
@@ -260,6 +273,7 @@ def unlearn_many(
         :func:`~jaxunlearn.methods.unlearn` rejects, before anything compiles.
     """
     method = get_method(method)
+    check_fixed_update(method, tx, addons)
     count = num_models(stacked_variables)
     if not isinstance(stacked_variables, dict) or "params" not in stacked_variables:
         raise ValueError("stacked_variables: expected a dict with a 'params' collection")
@@ -299,7 +313,6 @@ def unlearn_many(
     hyper, num_forget, total_steps, per_epoch = (first.hyper, first.num_forget, first.total_steps,
                                                  first.per_epoch)
     forget_set, retain = splits.forget_set, splits.retain_set
-    num_retain = len(retain)
     mesh = make_mesh(jax.devices()[:1])
     augmentation = splits.train.augmentation if hyper.get("augment", True) else None
 
@@ -310,6 +323,8 @@ def unlearn_many(
         return jnp.stack([epoch_order(key, epoch, size, batch_size)
                           for key in stream_keys])
 
+    fixed_retain = None
+
     try:
         if any(plan.hyper != hyper or plan.num_forget != num_forget for plan in plans[1:]):
             raise _NotVmappable("the models' hyperparameters or forget-set sizes differ after "
@@ -318,24 +333,37 @@ def unlearn_many(
             [plan.forget_inputs for plan in plans], forget_set.inputs, "forget_inputs")
         forget_labels, labels_axis = _per_model_or_shared(
             [plan.forget_labels for plan in plans], forget_set.labels, "forget_labels")
+        retain_inputs, retain_axis = _shared_if_equal(
+            [plan.retain_inputs for plan in plans], retain.inputs, "retain_inputs")
+        retain_labels, retain_labels_axis = _shared_if_equal(
+            [plan.retain_labels for plan in plans], retain.labels, "retain_labels")
+        num_retain = len(retain_labels) if retain_labels_axis is None else retain_labels.shape[1]
+        fixed_orders = [plan.retain_order for plan in plans]
+        if any(order is None for order in fixed_orders) != all(order is None
+                                                               for order in fixed_orders):
+            raise _NotVmappable("some models' preparations fix the retain order and some do not")
         aux = _stack([plan.aux for plan in plans], "prepare's aux")
         if not all(same_update(plan.tx, first.tx) for plan in plans[1:]):
             raise _NotVmappable("the Optax chains' update programs differ between models (a "
                                 "transform's update closes over a per-model value; keep such "
                                 "values in its state)")
         states = _stack([plan.state for plan in plans], "the state")
+        if fixed_orders[0] is not None:
+            fixed_retain = jnp.stack(fixed_orders)
     except _NotVmappable as error:
         return not_vmapped(str(error))
 
     state = jax.tree.map(lambda leaf: leaf.copy(), replicate(states, mesh))
     arrays = replicate((jnp.asarray(forget_inputs), jnp.asarray(forget_labels, jnp.int32),
-                        jnp.asarray(retain.inputs), jnp.asarray(retain.labels), aux), mesh)
+                        jnp.asarray(retain_inputs), jnp.asarray(retain_labels, jnp.int32), aux),
+                       mesh)
     step = build_unlearn_step(  # the first model's chain: its update is every model's
         method, model_fns.apply, first.tx, hyper=hyper, num_forget=num_forget,
         num_retain=num_retain, num_classes=splits.train.num_classes, mesh=mesh,
         augmentation=augmentation, stats_microbatches=first.microbatches)
     step_fn = jax.jit(
-        jax.vmap(step, in_axes=(0, 0, 0, forget_axis, labels_axis, None, None, 0)),
+        jax.vmap(step, in_axes=(0, 0, 0, forget_axis, labels_axis, retain_axis,
+                                retain_labels_axis, 0)),
         donate_argnums=(0,), out_shardings=(replicated(mesh), replicated(mesh)))
 
     histories: list[list[dict]] = [[] for _ in plans]
@@ -357,7 +385,7 @@ def unlearn_many(
             orders=stream_orders(
                 lambda stream, size, batch, epoch: orders(
                     (forget_keys, retain_keys)[stream], size, batch, epoch),
-                num_forget, num_retain, hyper))
+                num_forget, num_retain, hyper, fixed_retain))
     finally:
         bar.close()
     seconds = time.perf_counter() - started

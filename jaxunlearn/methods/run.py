@@ -64,6 +64,8 @@ class RunPlan:
       microbatches: K of the add-ons that need gradient statistics (0: none).
       num_forget: size of the forget stream (the preparation may replace the forget set).
       total_steps / per_epoch: the run's length and the steps in one primary-stream epoch.
+      forget_inputs / forget_labels / retain_inputs / retain_labels: the two streams' data,
+        the splits' unless the preparation replaced them.
     """
 
     prepared: Prepared
@@ -74,6 +76,35 @@ class RunPlan:
     num_forget: int
     total_steps: int
     per_epoch: int
+    forget_inputs: Any = None
+    forget_labels: Any = None
+    retain_inputs: Any = None
+    retain_labels: Any = None
+
+    @property
+    def num_retain(self) -> int:
+        return len(self.retain_labels)
+
+    def retain_fixed_order(self) -> jax.Array | None:
+        """The retain stream's one order padded (by wrapping) to whole batches, or ``None``
+        (a fresh shuffle every epoch)."""
+        order = self.prepared.retain_order
+        if order is None:
+            return None
+        batch = self.hyper["batch_size"]
+        padded = steps_per_epoch(self.num_retain, batch) * batch
+        return jnp.asarray(np.resize(np.asarray(order, np.int32), padded))
+
+
+def check_fixed_update(method: Method, tx: Any, addons: Sequence[Any]) -> None:
+    """A method whose update is fixed (``Method.fixed_update``) takes no ``tx`` and no add-ons."""
+    if not method.fixed_update:
+        return
+    if tx is not None:
+        raise ValueError(f"tx: {method.name} takes no optimizer ({method.fixed_update})")
+    if tuple(addons):
+        raise ValueError(f"addons: {method.name} takes no add-ons ({method.fixed_update}), got "
+                         f"{list(addons)}")
 
 
 def plan_run(model_fns: Any, variables: dict, splits: Any, method: Method, resolved: Sequence,
@@ -87,42 +118,55 @@ def plan_run(model_fns: Any, variables: dict, splits: Any, method: Method, resol
     hyper = dict(hyper)
     prepared = (method.prepare(model_fns, variables, splits, hyper, key)
                 if method.prepare is not None else Prepared())
+    hyper.update(prepared.hyper)
+    if "batch_size" in prepared.hyper:  # a whole number of batches on every device
+        hyper["batch_size"] = -(-hyper["batch_size"] // device_multiple) * device_multiple
     if prepared.variables is not None:
         variables = prepared.variables
+    retain_inputs, retain_labels = (
+        (prepared.retain_inputs, prepared.retain_labels) if prepared.retain_labels is not None
+        else (splits.retain_set.inputs, splits.retain_set.labels))
+    forget_inputs = (prepared.forget_inputs if prepared.forget_inputs is not None
+                     else splits.forget_set.inputs)
+    forget_labels = (prepared.forget_labels if prepared.forget_labels is not None
+                     else splits.forget_set.labels)
     context = AddonContext(model_fns, variables, splits, hyper, key, module, tx)
     addon_transforms, microbatches = build_addons(resolved, context)
-    num_forget = (len(prepared.forget_labels) if prepared.forget_labels is not None
-                  else len(splits.forget_indices))
+    num_forget, num_retain = len(forget_labels), len(retain_labels)
     if not hyper["forget_batch_size"]:
         hyper["forget_batch_size"] = _matching_batch_size(
-            num_forget, len(splits.retain_indices), hyper["batch_size"],
-            device_multiple * max(microbatches, 1))
+            num_forget, num_retain, hyper["batch_size"], device_multiple * max(microbatches, 1))
     if microbatches:
         for name in ("batch_size", "forget_batch_size"):
             if hyper[name] % microbatches:
                 raise ValueError(f"hyperparams: {name} must be divisible by {microbatches} for "
                                  "add-ons that need gradient statistics")
-    primary_size = num_forget if method.primary == "forget" else len(splits.retain_indices)
+    primary_size = num_forget if method.primary == "forget" else num_retain
     primary_batch = hyper["forget_batch_size" if method.primary == "forget" else "batch_size"]
     per_epoch = steps_per_epoch(primary_size, primary_batch)
     total_steps = steps if steps is not None else hyper["epochs"] * per_epoch
-    if total_steps < 1:
+    if total_steps < (0 if method.one_shot else 1):
         raise ValueError(f"steps must be >= 1, got {total_steps}")
     base = tx if tx is not None else method.optimizer(hyper, total_steps)
     full_tx = optax.chain(base, *addon_transforms, *prepared.addons)
     return RunPlan(prepared, hyper, variables, full_tx, microbatches, num_forget, total_steps,
-                   per_epoch)
+                   per_epoch, forget_inputs, forget_labels, retain_inputs, retain_labels)
 
 
 def stream_orders(make: Callable[[int, int, int, int], Any], num_forget: int, num_retain: int,
-                  hyper: dict) -> EpochOrders:
+                  hyper: dict, fixed_retain: Any = None) -> EpochOrders:
     """The forget and retain streams' epoch orders for :func:`~jaxunlearn.train.loop.run_loop`:
     ``make(stream, size, batch_size, epoch)`` gives one epoch's order of stream 0 (forget) or 1
-    (retain); each stream's epoch is its own size over its own batch size."""
+    (retain); each stream's epoch is its own size over its own batch size. A ``fixed_retain``
+    order (:meth:`RunPlan.retain_fixed_order`) is the retain stream's order in every epoch."""
     sizes = ((max(num_forget, 1), hyper["forget_batch_size"]),
              (max(num_retain, 1), hyper["batch_size"]))
-    return EpochOrders([(functools.partial(make, stream, size, batch), steps_per_epoch(size, batch))
-                        for stream, (size, batch) in enumerate(sizes)])
+    makers = [functools.partial(make, stream, size, batch) for stream, (size, batch)
+              in enumerate(sizes)]
+    if fixed_retain is not None:
+        makers[1] = lambda epoch: fixed_retain
+    return EpochOrders([(maker, steps_per_epoch(size, batch))
+                        for maker, (size, batch) in zip(makers, sizes)])
 
 
 def unlearn(
@@ -179,13 +223,7 @@ def unlearn(
             f"method {method.name!r} unlearns whole classes; make the splits with forget_classes=")
     if len(splits.forget_indices) == 0:
         raise ValueError("splits: the forget set is empty")
-    if getattr(method, "run", None) is not None:  # a method with its own program (alu)
-        if epoch_callback is not None:
-            raise ValueError(f"epoch_callback: method {method.name!r} runs its own program, "
-                             "which has no epochs; use callbacks=")
-        return method.run(method, model_fns, variables, splits, hyper, steps=steps, key=key,
-                          tx=tx, addons=addons, module=module, mesh=mesh, progress=progress,
-                          workdir=workdir, callbacks=callbacks)
+    check_fixed_update(method, tx, addons)
     resolved = resolve_addons(method.addon_specs(addons, hyper), method, module)
     mesh = mesh or make_mesh()
     check_divisible(hyper["batch_size"], mesh, "hyperparams.batch_size")
@@ -199,16 +237,13 @@ def unlearn(
                     module, mesh.size)
     prepared, hyper, variables, full_tx = plan.prepared, plan.hyper, plan.variables, plan.tx
     microbatches, total_steps, per_epoch = plan.microbatches, plan.total_steps, plan.per_epoch
-    forget_inputs = (prepared.forget_inputs if prepared.forget_inputs is not None
-                     else splits.forget_set.inputs)
-    forget_labels = (prepared.forget_labels if prepared.forget_labels is not None
-                     else splits.forget_set.labels)
-    retain = splits.retain_set
-    num_forget, num_retain = len(forget_labels), len(retain)
+    num_forget, num_retain = plan.num_forget, plan.num_retain
 
     state = create_train_state(variables, full_tx, key)
     signature = {"method": method.name, "hyper": hyper, "addons": [str(a) for a in resolved],
-                 "forget": splits.forget_set.fingerprint(), "retain": retain.fingerprint(),
+                 "forget": splits.forget_set.fingerprint(),
+                 "retain": (splits.retain_set.fingerprint() if prepared.retain_labels is None
+                            else tree_digest((plan.retain_inputs, plan.retain_labels))),
                  "steps": total_steps, "key": key, "variables": tree_digest(variables)}
     checkpointer, resumed_from = None, None
     if workdir is not None:
@@ -221,8 +256,8 @@ def unlearn(
             resumed_from = int(metadata["step"])
     state = jax.tree_util.tree_map(lambda leaf: leaf.copy(), replicate(state, mesh))
     arrays = replicate(
-        (jnp.asarray(forget_inputs), jnp.asarray(forget_labels, jnp.int32),
-         jnp.asarray(retain.inputs), jnp.asarray(retain.labels), prepared.aux), mesh)
+        (jnp.asarray(plan.forget_inputs), jnp.asarray(plan.forget_labels, jnp.int32),
+         jnp.asarray(plan.retain_inputs), jnp.asarray(plan.retain_labels), prepared.aux), mesh)
     augmentation = splits.train.augmentation if hyper.get("augment", True) else None
     step_fn = make_unlearn_step(
         method, model_fns.apply, full_tx, hyper=hyper, num_forget=num_forget,
@@ -251,7 +286,7 @@ def unlearn(
             orders=stream_orders(
                 lambda stream, size, batch, epoch: epoch_order(
                     (forget_key, retain_key)[stream], epoch, size, batch),
-                num_forget, num_retain, hyper))
+                num_forget, num_retain, hyper, plan.retain_fixed_order()))
     finally:
         bar.close()
         if checkpointer is not None:

@@ -65,7 +65,7 @@ def build_unlearn_step(
              retain_inputs, retain_labels, aux):
         key = keys.step_key(state.key, state.step)
         forget_active, retain_active = method.schedule(state.step, per_epoch, hyper)
-        terms, batches, contexts, active = [], [], [], []
+        terms, batches, contexts, active, forget_rows = [], [], [], [], None
         streams = (
             ("forget", method.forget_term, forget_active, forget_order, forget_per_epoch,
              forget_batch, num_forget, forget_inputs, forget_labels),
@@ -74,17 +74,23 @@ def build_unlearn_step(
         )
         for index, (name, term, flag, order, stream_epoch, batch_size, size, inputs,
                     labels) in enumerate(streams):
-            if term is None:
+            reads = name == "forget" and method.retain_reads_forget
+            if term is None and not reads:
                 continue
             augment_key, term_key = keys.term_keys(key, index)
             rows = (aux.get(AUGMENT_ROWS) if name == "forget" and isinstance(aux, dict)
                     else None)
-            batches.append(gather_batch(order, state.step % stream_epoch, batch_size, size,
-                                        inputs, labels, augment_key, augmentation, sharding,
-                                        rows))
+            batch = gather_batch(order, state.step % stream_epoch, batch_size, size, inputs,
+                                 labels, augment_key, augmentation, sharding, rows)
+            if reads:
+                forget_rows = batch
+            if term is None:
+                continue
+            batches.append(batch)
             contexts.append(TermContext(apply_fn, aux, hyper, term_key, state.step, per_epoch,
-                                        num_classes))
-            terms.append(Term(name, term))
+                                        num_classes, forget_rows if name == "retain" else None))
+            terms.append(Term(name, term, value_and_grad=(
+                method.retain_value_and_grad if name == "retain" else None)))
             active.append(flag)
         grads, model_state, extra, metrics = apply_terms(
             terms, batches, contexts, state.params, state.model_state, active=active,

@@ -9,8 +9,6 @@ reconstructions shaped like their inputs instead, and ignore ``num_classes``.
 """
 
 from jaxunlearn.models.adapters import (
-    NNX_COLLECTIONS,
-    PARAMS,
     ModelFns,
     count_params,
     create_model_fns,
@@ -18,45 +16,36 @@ from jaxunlearn.models.adapters import (
     from_nnx,
 )
 from jaxunlearn.models.autoencoder import (
-    ENCODING_REQUEST,
     IMAGE_TO_IMAGE_MODELS,
     ConvAutoencoder,
     MaskedAutoencoder,
     encoder_apply,
     is_image_to_image,
-    request_encoding,
 )
 from jaxunlearn.models.logistic_regression import LogisticRegression
 from jaxunlearn.models.mlp import MLP
 from jaxunlearn.models.registry import (
-    COMPUTE_DTYPES,
     MODELS,
     get_model,
     register_model,
-    resolve_dtype,
 )
 from jaxunlearn.models.resnet import BasicBlock, ResNet18, ResNet18NoBN
 from jaxunlearn.models.small_cnn import SmallCNN
-from jaxunlearn.models.vgg import VGG16_LAYERS, VGG16BN
+from jaxunlearn.models.vgg import VGG16BN
 
 __all__ = [
     "BasicBlock",
-    "COMPUTE_DTYPES",
     "ConvAutoencoder",
-    "ENCODING_REQUEST",
     "IMAGE_TO_IMAGE_MODELS",
     "LogisticRegression",
     "MLP",
     "MODELS",
     "MaskedAutoencoder",
     "ModelFns",
-    "NNX_COLLECTIONS",
-    "PARAMS",
     "ResNet18",
     "ResNet18NoBN",
     "SmallCNN",
     "VGG16BN",
-    "VGG16_LAYERS",
     "count_params",
     "create_model_fns",
     "encoder_apply",
@@ -65,6 +54,4 @@ __all__ = [
     "get_model",
     "is_image_to_image",
     "register_model",
-    "request_encoding",
-    "resolve_dtype",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxunlearn.transforms.layer_shapes import LayerSpec
+from jaxunlearn.spectral.linear_map import LayerSpec
 
 
 _KERNEL = "kernel"

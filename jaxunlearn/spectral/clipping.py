@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxunlearn.transforms.layer_shapes import (
+from jaxunlearn.spectral.layer_shapes import (
     CONV,
     LayerSpec,
     apply_linear,

@@ -12,21 +12,23 @@ forward pass). Biases are not part of the map: a layer ``x -> A_W x + b`` has th
 constant of ``A_W``.
 
 :class:`LayerSpec`, :func:`apply_linear` and :func:`output_shape` are defined in
-:mod:`jaxunlearn.transforms._linear_map`, and :func:`spectral_norm` with its PowerQR steps
+:mod:`jaxunlearn.spectral.linear_map`, and :func:`spectral_norm` with its PowerQR steps
 (:func:`power_iterations`, :func:`rayleigh_ritz`, :func:`orthonormalize_rows`) in
-:mod:`jaxunlearn.transforms._power_qr`; this module records the specs from a Flax model and
+:mod:`jaxunlearn.spectral.power_qr`; this module records the specs from a Flax model and
 re-exports them all.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 import flax.linen as nn
 import jax
 
-from jaxunlearn.transforms._linear_map import (
+from jaxunlearn.spectral.arguments import _check_layers, _kernel_at
+from jaxunlearn.spectral.linear_map import (
     CONV,
     DENSE,
     PADDING_NAMES,
@@ -34,7 +36,7 @@ from jaxunlearn.transforms._linear_map import (
     apply_linear,
     output_shape,
 )
-from jaxunlearn.transforms._power_qr import (
+from jaxunlearn.spectral.power_qr import (
     orthonormalize_rows,
     power_iterations,
     rayleigh_ritz,
@@ -47,6 +49,7 @@ __all__ = [
     "PADDING_NAMES",
     "LayerSpec",
     "apply_linear",
+    "layer_spectral_norms",
     "orthonormalize_rows",
     "output_shape",
     "power_iterations",
@@ -163,3 +166,22 @@ def record_batch_norms(
     with nn.intercept_methods(interceptor):
         jax.eval_shape(functools.partial(module.apply, **kwargs), variables, *args)
     return dict(sorted(epsilons.items()))
+
+
+def layer_spectral_norms(
+    params: Any, layers: Mapping[str | tuple[str, ...], LayerSpec], **kwargs: Any
+) -> dict[str, jax.Array]:
+    """``{path: spectral_norm(kernel, spec, **kwargs)}`` for every layer in ``layers``.
+
+    Args:
+      params: a params pytree (Flax layout) holding ``path/kernel`` for each layer.
+      layers: ``{path: LayerSpec}``, e.g. from :func:`record_layer_shapes`.
+      **kwargs: passed to :func:`spectral_norm`.
+
+    Returns:
+      ``{path: scalar}`` with ``path`` joined by ``"/"``.
+    """
+    return {
+        name: spectral_norm(_kernel_at(params, name), spec, **kwargs)
+        for name, spec in _check_layers(layers).items()
+    }

@@ -6,7 +6,7 @@ input's spatial size, padding, strides and dilations, not on the kernel alone (E
 Boroojeny, Telgarsky & Sundaram, "Spectrum Extraction and Clipping for Implicitly Linear Layers",
 AISTATS 2024, arXiv:2402.16017; code ``Ali-E/FastClip``). Biases are not part of the map: a layer
 ``x -> A_W x + b`` has the Lipschitz constant of ``A_W``. Everything here is importable from
-:mod:`jaxunlearn.transforms.layer_shapes`.
+:mod:`jaxunlearn.spectral.layer_shapes`.
 """
 
 from __future__ import annotations

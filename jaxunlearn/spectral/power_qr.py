@@ -4,9 +4,9 @@ paper's PowerQR and the :func:`spectral_norm` diagnostic.
 Ebrahimpour Boroojeny, Telgarsky & Sundaram, "Spectrum Extraction and Clipping for Implicitly
 Linear Layers", AISTATS 2024 (arXiv:2402.16017; code ``Ali-E/FastClip``): block power iteration
 ``V <- orth(A^T A V)``, the adjoint ``A^T`` being the transpose of the layer's forward pass
-(``jax.linear_transpose`` of :func:`~jaxunlearn.transforms.layer_shapes.apply_linear`), so the
+(``jax.linear_transpose`` of :func:`~jaxunlearn.spectral.layer_shapes.apply_linear`), so the
 matrix of the map is never formed; a Rayleigh-Ritz step turns the block into singular pairs.
-Everything here is importable from :mod:`jaxunlearn.transforms.layer_shapes`.
+Everything here is importable from :mod:`jaxunlearn.spectral.layer_shapes`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxunlearn.transforms._linear_map import LayerSpec, apply_linear
+from jaxunlearn.spectral.linear_map import LayerSpec, apply_linear
 
 
 def _flat(block: jax.Array) -> jax.Array:

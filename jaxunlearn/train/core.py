@@ -72,6 +72,9 @@ class TermContext(NamedTuple):
       step: the int32 step counter.
       steps_per_epoch: steps in one epoch of the primary stream.
       num_classes: number of classes.
+      forget_batch: the step's forget batch, given to the retain term of a method whose step
+        direction reads both streams (``Method.retain_reads_forget``: UAM's ascent on the forget
+        loss before the retain gradient), else ``None``.
     """
 
     apply_fn: Callable
@@ -81,6 +84,7 @@ class TermContext(NamedTuple):
     step: jax.Array
     steps_per_epoch: int
     num_classes: int
+    forget_batch: Any = None
 
 
 # term(params, model_state, batch, context) -> (loss, new_model_state), or, for a term with
@@ -98,11 +102,16 @@ class Term(NamedTuple):
       metrics: ``None``, or ``metrics(outputs, batch) -> {name: scalar}`` of the model outputs
         ``fn`` returns beside its new model state (training's accuracy), computed outside the
         gradient.
+      value_and_grad: ``None`` (the gradient of ``fn``, ``jax.value_and_grad``), or
+        ``value_and_grad(fn, params, model_state, batch, context) -> ((loss, new_model_state),
+        grads)`` for a term whose step direction is not its plain gradient (ALU's
+        per-example-clipped gradient of ``fn``, UAM's gradient of ``fn`` at a perturbed point).
     """
 
     name: str
     fn: LossTerm
     metrics: Callable[[Any, Batch], dict] | None = None
+    value_and_grad: Callable | None = None
 
 
 def gather_batch(order: jax.Array, position: jax.Array, batch_size: int, count: Any,
@@ -161,9 +170,13 @@ def apply_terms(terms: Sequence[Term], batches: Sequence[Batch], contexts: Seque
     grads = jax.tree_util.tree_map(jnp.zeros_like, params) if scheduled else None
     extra, metrics = {}, {}
     for index, (term, batch, context) in enumerate(zip(terms, batches, contexts)):
-        fused = (stats_microbatches > 1 and stats_parallel
+        fused = (stats_microbatches > 1 and stats_parallel and term.value_and_grad is None
                  and not jax.tree_util.tree_leaves(model_state))
-        if fused:  # the term's gradient is the weighted mean of its micro-batch gradients
+        if term.value_and_grad is not None:
+            (loss, new_model_state), term_grads = term.value_and_grad(
+                term.fn, params, model_state, batch, context)
+            term_metrics = {}
+        elif fused:  # the term's gradient is the weighted mean of its micro-batch gradients
             loss, term_grads, micro_grads = _fused_value_and_grad(
                 term.fn, params, model_state, batch, context, stats_microbatches)
             new_model_state, term_metrics = model_state, {}

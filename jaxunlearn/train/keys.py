@@ -35,6 +35,8 @@ ALU's mini-batch permutation  ``fold_in(key(seed), ALU_ORDER)``, then that chain
                               permutation key (:func:`alu_order_key`)
 a Langevin chain's            ``fold_in(noise_key, CHAIN_PERMUTATION)``
   permutation                 (:func:`chain_permutation_key`)
+SVD unlearning's samples      ``fold_in(fold_in(key(seed), SVD_SAMPLES), i)``, i = 0 the forget
+                              rows, 1 the augmentation and conv windows (:func:`svd_sample_key`)
 ============================  =================================================================
 
 The constants are those the engine and the methods have always used, so naming them moved no
@@ -63,6 +65,9 @@ ALU_ORDER = 0xA1C
 """Folded into the run's key for ALU's mini-batch permutation."""
 CHAIN_PERMUTATION = 0x5EED
 """Folded into a Langevin chain's noise key for its permutation."""
+SVD_SAMPLES = 0x5FD
+"""Folded into the run's key for SVD unlearning's samples (then 0: which forget rows, 1: the
+augmentation and conv windows)."""
 
 
 def _key(key_or_data: jax.Array) -> jax.Array:
@@ -137,3 +142,9 @@ def alu_order_key(seed: int) -> jax.Array:
 def chain_permutation_key(noise_key: jax.Array) -> jax.Array:
     """The key of a Langevin chain's mini-batch permutation, from its noise key."""
     return jax.random.fold_in(_key(noise_key), CHAIN_PERMUTATION)
+
+
+def svd_sample_key(seed: int, purpose: int = 0) -> jax.Array:
+    """SVD unlearning's key for its forget rows (``purpose`` 0) or its augmentation and conv
+    windows (1), from the run's seed."""
+    return jax.random.fold_in(jax.random.fold_in(jax.random.key(int(seed)), SVD_SAMPLES), purpose)

@@ -148,7 +148,8 @@ def training_transformation(
         return tx
     if module is None or sample_inputs is None:
         raise ValueError("train.spectral_max_norm > 0 needs the Flax module (pass module=...)")
-    from jaxunlearn.transforms import clip_spectral_norm, record_layer_shapes
+    from jaxunlearn.spectral import record_layer_shapes
+    from jaxunlearn.transforms import clip_spectral_norm
 
     layers = record_layer_shapes(module, variables, sample_inputs, train=False)
     return optax.chain(tx, clip_spectral_norm(config.spectral_max_norm, layers,

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxunlearn.transforms._validation import check_number
+from jaxunlearn.transforms._validation import check_number, is_concrete
 from jaxunlearn.transforms.noise import gaussian_noise_like
 
 
@@ -103,7 +103,8 @@ def project_l2_ball(radius: float) -> optax.GradientTransformationExtraArgs:
     after the noise, so ``optax.apply_updates`` lands exactly on the projected point.
 
     Args:
-      radius: R > 0.
+      radius: R > 0. A traced R (a sweep compiled once, :mod:`jaxunlearn.alu.dynamics`) may
+        also be ≤ 0, which leaves the update as it is (no projection).
 
     Example:
       >>> import jax.numpy as jnp
@@ -126,7 +127,39 @@ def project_l2_ball(radius: float) -> optax.GradientTransformationExtraArgs:
         moved = optax.apply_updates(params, updates)
         norm = global_norm(moved)
         factor = jnp.minimum(1.0, radius / jnp.maximum(norm, 1e-30))
+        if not is_concrete(radius):  # a traced R <= 0: no projection
+            factor = jnp.where(radius > 0, factor, 1.0)
         projected = jax.tree_util.tree_map(lambda leaf: leaf * factor.astype(leaf.dtype), moved)
         return jax.tree_util.tree_map(lambda new, old: new - old, projected, params), state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def langevin_dynamics(step_size: float, sigma: float, key: int | jax.Array = 0,
+                      radius: float = 0.0) -> optax.GradientTransformationExtraArgs:
+    """One step of projected noisy gradient descent (Chien et al. 2024, Eq. (2)) as an Optax chain:
+    ``optax.sgd(η)`` (−η g), :func:`add_langevin_noise` (+ √(2η)σ W_t) and, for R > 0,
+    :func:`project_l2_ball` (the update lands on Π_{C_R}).
+
+    The one Langevin update of the library: the ``langevin`` and ``alu`` methods run it in the
+    engine's step, and :mod:`jaxunlearn.alu.dynamics` in its scanned chains, with traced η, σ and
+    R (a traced R ≤ 0 does not project).
+
+    Args:
+      step_size: η > 0.
+      sigma: σ ≥ 0.
+      key: the noise's int seed or PRNG key (W_t from ``fold_in(key, t)``).
+      radius: R; R ≤ 0 for no projection.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> tx = langevin_dynamics(0.5, sigma=0.0, radius=1.0)
+      >>> params = {"w": jnp.array([0.6, 0.0])}
+      >>> updates, _ = tx.update({"w": jnp.array([0.0, -1.6])}, tx.init(params), params)
+      >>> [round(float(v), 3) for v in params["w"] + updates["w"]]
+      [0.6, 0.8]
+    """
+    parts = [optax.sgd(step_size), add_langevin_noise(step_size, sigma, key)]
+    if not is_concrete(radius) or radius > 0:
+        parts.append(project_l2_ball(radius))
+    return optax.chain(*parts)

@@ -17,23 +17,23 @@ Clipping (the paper's FastClip step) moves ``W`` so that the top singular pairs 
 kernel one exact step is ``W <- W - sum_i (sigma_i - c)_+ v_i u_i^T`` (Flax layout ``y = x @ W``),
 which leaves every other singular value as it was.
 
-The clipping numerics live in :mod:`jaxunlearn.transforms._spectral_numerics` and the argument
-checks in :mod:`jaxunlearn.transforms._spectral_args`; this module holds the Optax transform.
+The clipping numerics live in :mod:`jaxunlearn.spectral.clipping` and the argument
+checks in :mod:`jaxunlearn.spectral.arguments`; this module holds the Optax transform.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 from jax import lax
 
-from jaxunlearn.transforms import _spectral_args
-from jaxunlearn.transforms._spectral_args import (
+from jaxunlearn.spectral import arguments as _spectral_args
+from jaxunlearn.spectral.arguments import (
     _check_batch_norms,
     _check_count,
     _check_flag,
@@ -45,29 +45,14 @@ from jaxunlearn.transforms._spectral_args import (
     _replace_kernels,
     _replace_leaves,
 )
-from jaxunlearn.transforms._spectral_numerics import (
+from jaxunlearn.spectral.clipping import (
     _clamp_batch_norm_scales,
     _clip_layers,
     _track_layers,
 )
-from jaxunlearn.transforms.layer_shapes import (
-    CONV,
-    LayerSpec,
-    orthonormalize_rows,
-    record_batch_norms,
-    record_layer_shapes,
-    spectral_norm,
-)
+from jaxunlearn.spectral.layer_shapes import CONV, LayerSpec, orthonormalize_rows
 
-__all__ = [
-    "ClipSpectralNormState",
-    "LayerSpec",
-    "clip_spectral_norm",
-    "layer_spectral_norms",
-    "record_batch_norms",
-    "record_layer_shapes",
-    "spectral_norm",
-]
+__all__ = ["ClipSpectralNormState", "clip_spectral_norm"]
 
 BATCH_NORM_MODES = _spectral_args.BATCH_NORM_MODES
 """What :func:`clip_spectral_norm` does to batch-norm scales: leave them, or clamp them."""
@@ -203,6 +188,7 @@ def clip_spectral_norm(
 
     Example:
       >>> import jax, jax.numpy as jnp, optax
+      >>> from jaxunlearn.spectral import LayerSpec, spectral_norm
       >>> params = {"Dense_0": {"kernel": 3.0 * jnp.eye(3), "bias": jnp.zeros(3)}}
       >>> layers = {"Dense_0": LayerSpec.dense(3)}
       >>> tx = optax.chain(optax.sgd(0.1), clip_spectral_norm(1.0, layers, num_rounds=3))
@@ -322,22 +308,3 @@ def clip_spectral_norm(
         return updates, new_state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
-
-
-def layer_spectral_norms(
-    params: Any, layers: Mapping[str | tuple[str, ...], LayerSpec], **kwargs: Any
-) -> dict[str, jax.Array]:
-    """``{path: spectral_norm(kernel, spec, **kwargs)}`` for every layer in ``layers``.
-
-    Args:
-      params: a params pytree (Flax layout) holding ``path/kernel`` for each layer.
-      layers: ``{path: LayerSpec}``, e.g. from :func:`record_layer_shapes`.
-      **kwargs: passed to :func:`spectral_norm`.
-
-    Returns:
-      ``{path: scalar}`` with ``path`` joined by ``"/"``.
-    """
-    return {
-        name: spectral_norm(_kernel_at(params, name), spec, **kwargs)
-        for name, spec in _check_layers(layers).items()
-    }

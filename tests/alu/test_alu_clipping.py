@@ -7,7 +7,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxunlearn.alu import (
+from jaxunlearn.alu.clipping import (
     clipped_value_and_grad,
     per_example_clipped_grad as _per_example_clipped_grad,
     per_example_value_and_clipped_grads,

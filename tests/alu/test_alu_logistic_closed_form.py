@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from jaxunlearn.alu import logistic_clipped_value_and_grad
+from jaxunlearn.alu.logistic import logistic_clipped_value_and_grad
 
 
 def _reference(w, x, y, clip, m, regularizer, a):

@@ -9,12 +9,12 @@ import pytest
 from jaxunlearn.alu import (
     alu_data,
     alu_objective,
-    clipped_value_and_grad,
     delete_private,
-    example_weights,
     linear_params,
     logistic_loss,
 )
+from jaxunlearn.alu.clipping import clipped_value_and_grad
+from jaxunlearn.alu.objective import example_weights
 from jaxunlearn.certify import gradient_sensitivity
 
 

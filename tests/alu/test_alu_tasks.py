@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from jaxunlearn.alu import binary_logistic_task, unit_features
+from jaxunlearn.alu import binary_logistic_task
+from jaxunlearn.alu.tasks import unit_features
 from jaxunlearn.data import DEFAULT_FASHION_MNIST_DIR, load_digits
 
 

@@ -178,3 +178,116 @@ def test_cli_unlearns_with_public_data_and_a_certified_k(tmp_path, capsys):
                      "--hp", "batch_size=64", *hp, "--out", str(tmp_path / "small_batch"),
                      "--no-progress"])
     assert code == 2 and "certifies full-batch noisy GD" in capsys.readouterr().err
+
+
+def _numpy_alu(variables, inputs, labels, weights, order, batch_size, steps, *, eta, clip, m,
+               regularizer):
+    """Float64 reference of ALU's noiseless update on softmax regression: per-example gradients
+    of CE (x ⊗ (p − e_y), p − e_y) plus m·θ inside or after the clip to global norm ``clip``,
+    a_i-weighted mean over each batch (a_i normalised within it), θ ← θ − η g, batches cut from
+    ``order`` in sequence and cycled."""
+    w = np.asarray(variables["params"]["linear"]["kernel"], np.float64)
+    b = np.asarray(variables["params"]["linear"]["bias"], np.float64)
+    x = np.asarray(inputs, np.float64).reshape(len(inputs), -1)
+    per_epoch = -(-len(order) // batch_size)
+    for t in range(steps):
+        rows = order[(t % per_epoch) * batch_size:][:batch_size]
+        a = weights[rows] / weights[rows].sum()
+        gw, gb = np.zeros_like(w), np.zeros_like(b)
+        for i, ai in zip(rows, a):
+            z = x[i] @ w + b
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            p[labels[i]] -= 1.0
+            dw, db = np.outer(x[i], p), p
+            if regularizer == "inside":
+                dw, db = dw + m * w, db + m * b
+            scale = min(1.0, clip / np.sqrt((dw ** 2).sum() + (db ** 2).sum()))
+            gw, gb = gw + ai * scale * dw, gb + ai * scale * db
+        if regularizer == "after":
+            gw, gb = gw + m * w, gb + m * b
+        w, b = w - eta * gw, b - eta * gb
+    return w, b
+
+
+@pytest.mark.parametrize("batch_size, regularizer", [(4096, "inside"), (100, "after")])
+def test_alu_on_the_engine_matches_a_float64_reference(digits, batch_size, regularizer):
+    """Softmax regression, σ = 0, a small clip that binds, public mass 0.25: ``unlearn``'s
+    engine run equals per-example-clipped GD in float64, at full batch (every row, one step per
+    epoch) and with mini-batches cut from the run's one fixed permutation, the same every epoch
+    (4 epochs of 3 batches here, the last one short)."""
+    from jaxunlearn.alu import alu_data, chain_permutation
+    from jaxunlearn.train.keys import alu_order_key
+
+    train, test = load_digits()  # a small problem for the Python reference: 216 + 80 rows
+    small = make_splits(train.subset(np.arange(240)), test, forget_fraction=0.1, public_size=80,
+                        seed=0)
+    fns = create_model_fns("logistic_regression", 10)
+    variables = fns.init(jax.random.key(3), np.asarray(train.inputs[:1]))
+    full = batch_size >= len(small.retain_indices) + 80
+    hyper = {"learning_rate": 0.7, "sigma": 0.0, "clip_norm": 0.5, "weight_decay": 0.02,
+             "regularizer": regularizer, "public_weight": 0.25, "batch_size": batch_size}
+    steps = 1 if full else 12
+    result = unlearn(fns, variables, small, "alu", steps=steps, key=5, progress=False,
+                     hyperparams=hyper)
+    data = alu_data(small.retain_set.inputs, small.retain_set.labels, small.public.inputs,
+                    small.public.labels, 0.25)
+    order = np.asarray(chain_permutation(alu_order_key(5), len(data)))
+    w, b = _numpy_alu(variables, data.inputs, np.asarray(data.labels),
+                      np.asarray(data.weights, np.float64), order, min(batch_size, len(data)),
+                      steps, eta=0.7, clip=0.5, m=0.02, regularizer=regularizer)
+    linear = result.variables["params"]["linear"]
+    np.testing.assert_allclose(np.asarray(linear["kernel"]), w, rtol=2e-4, atol=2e-6)
+    np.testing.assert_allclose(np.asarray(linear["bias"]), b, rtol=2e-4, atol=2e-6)
+    assert result.log["full_batch"] == full and len(data) == 296
+    assert result.log["steps_per_epoch"] == (1 if full else 3)
+
+
+def test_alu_pools_vmap_and_match_one_run_each(digits):
+    """``unlearn_many`` runs ALU's models in one vmapped program (the D_r ∪ D_pub stream is
+    shared, each model keeps its own permutation); model m equals ``unlearn(key=keys[m])``,
+    noise included."""
+    from jaxunlearn.methods import unlearn_many
+    from jaxunlearn.train import stack_models
+
+    fns, variables, splits = digits
+    others = fns.init(jax.random.key(1), np.asarray(splits.train.inputs[:1]))
+    hyper = {"sigma": 0.05, "batch_size": 128}
+    pool = unlearn_many(fns, stack_models([variables, others]), splits, "alu", keys=[0, 4],
+                        steps=4, hyperparams=hyper, progress=False, sequential_fallback=False)
+    assert all(log["vmapped"] for log in pool.logs)
+    for index, (start, key) in enumerate([(variables, 0), (others, 4)]):
+        single = unlearn(fns, start, splits, "alu", steps=4, key=key, hyperparams=hyper,
+                         progress=False)
+        for a, b in zip(_leaves(pool[index].variables), _leaves(single.variables)):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_alu_run_resumes_bit_identically_and_records_epoch_curves(digits,
+                                                                                 tmp_path):
+    """On the engine, ALU checkpoints per epoch (noise counter and fixed permutation included)
+    and takes ``epoch_callback``: an interrupted run, resumed, equals an uninterrupted one."""
+    fns, variables, splits = digits
+    hyper = {"sigma": 0.05, "batch_size": 256, "epochs": 2}
+    seen = []
+    whole = unlearn(fns, variables, splits, "alu", key=2, hyperparams=hyper, progress=False,
+                    epoch_callback=lambda epoch, v: seen.append(epoch) or {"epoch_seen": epoch})
+    per_epoch = whole.log["steps_per_epoch"]
+    assert seen == [1, 2] and whole.log["history"][1]["epoch_seen"] == 2
+
+    def stop(step, metrics):
+        if step == per_epoch + 1:
+            raise _Interrupted
+
+    with pytest.raises(_Interrupted):
+        unlearn(fns, variables, splits, "alu", key=2, hyperparams=hyper, progress=False,
+                workdir=str(tmp_path), callbacks=(stop,))
+    resumed = unlearn(fns, variables, splits, "alu", key=2, hyperparams=hyper, progress=False,
+                      workdir=str(tmp_path))
+    assert resumed.log["resumed_from"] == per_epoch
+    for a, b in zip(_leaves(resumed.variables), _leaves(whole.variables)):
+        np.testing.assert_array_equal(a, b)

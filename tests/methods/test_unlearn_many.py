@@ -159,10 +159,10 @@ def test_result_reads_as_a_list_and_keeps_the_stack(problem):
     assert many.logs[0]["num_models"] == 1 and many.logs[0]["steps"] == 2
 
 
-def test_can_vmap_tells_generic_methods_from_their_own_programs():
+def test_can_vmap_tells_what_falls_back():
     assert can_vmap("finetune") and can_vmap("random_label", ("prob_mask",))
     assert can_vmap("salun", ("salun_mask", "langevin_noise"))
-    assert not can_vmap("alu") and "Method.run" in vmap_unsupported_reason("alu")
+    assert can_vmap("alu")  # on the engine like every method (tests/methods/test_methods_alu.py)
     assert not can_vmap("retrain") and "from_scratch" in vmap_unsupported_reason("retrain")
     assert not can_vmap("finetune", workdir="/tmp/anywhere")
     with pytest.raises(ValueError, match="unknown add-on"):

@@ -86,7 +86,7 @@ def test_cpu_convolution_gradients_match_float64_and_xla(size, channels):
 
 def test_small_cnn_convolutions_are_still_flax_convs_for_fastclip():
     from jaxunlearn.models import get_model
-    from jaxunlearn.transforms import record_layer_shapes
+    from jaxunlearn.spectral import record_layer_shapes
 
     module = get_model("small_cnn", 10)
     x = jnp.zeros((1, 28, 28, 1))

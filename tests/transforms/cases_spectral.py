@@ -2,7 +2,8 @@
 
 from transform_harness import EXAMPLE_LAYER_INPUT_SHAPES, TransformCase
 
-from jaxunlearn.transforms.spectral import LayerSpec, clip_spectral_norm
+from jaxunlearn.spectral import LayerSpec
+from jaxunlearn.transforms.spectral import clip_spectral_norm
 
 # Conv_0 is a stride-1 SAME convolution on 6x6x2 inputs, Dense_0 takes 8 features.
 LAYERS = {

@@ -118,8 +118,8 @@ def test_output_perturbation_draws_the_layout_from_its_seed_once():
 
 
 def test_projection_norm_is_optax_tree_norm_in_float32():
-    from jaxunlearn.alu import tree_norm
-    from jaxunlearn.transforms import global_norm
+    from jaxunlearn.alu.clipping import tree_norm
+    from jaxunlearn.transforms.langevin import global_norm
 
     tree = {"a": jnp.arange(6.0).reshape(2, 3), "b": jnp.ones(4, jnp.bfloat16)}
     expected = np.sqrt(sum(np.sum(np.square(np.asarray(leaf, np.float64)))

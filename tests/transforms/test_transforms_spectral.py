@@ -11,14 +11,15 @@ import optax
 import orbax.checkpoint as ocp
 import pytest
 
-from jaxunlearn.transforms import layer_shapes, spectral
-from jaxunlearn.transforms.spectral import (
+from jaxunlearn.spectral import (
     LayerSpec,
-    clip_spectral_norm,
+    layer_shapes,
     layer_spectral_norms,
     record_layer_shapes,
     spectral_norm,
 )
+from jaxunlearn.transforms import spectral
+from jaxunlearn.transforms.spectral import clip_spectral_norm
 
 INPUT_SHAPE = (1, 6, 6, 2)  # 6x6x2 images into 4 channels
 CONV_ATTRIBUTES = {

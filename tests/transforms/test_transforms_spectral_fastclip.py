@@ -10,8 +10,8 @@ import optax
 import pytest
 
 from jaxunlearn.models import get_model
-from jaxunlearn.transforms import record_batch_norms
-from jaxunlearn.transforms.spectral import LayerSpec, clip_spectral_norm
+from jaxunlearn.spectral import LayerSpec, record_batch_norms
+from jaxunlearn.transforms.spectral import clip_spectral_norm
 
 INPUT_SHAPE = (1, 6, 6, 2)
 CONV = {"strides": 1, "padding": "SAME"}

@@ -7,7 +7,8 @@ import numpy as np
 import optax
 import pytest
 
-from jaxunlearn.transforms import StaticMaskState, saliency_mask, static_mask
+from jaxunlearn.transforms import saliency_mask, static_mask
+from jaxunlearn.transforms.saliency import StaticMaskState
 
 
 def _masks():
