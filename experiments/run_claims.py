@@ -56,7 +56,7 @@ GRID_METHODS = "neggrad_plus,random_label,srl,scrub"
 TUNE_METHODS = {
     "random10": GRID_METHODS + ",finetune,salun,amun,boundary_shrink,boundary_expanding",
     "random50": GRID_METHODS,
-    "class": GRID_METHODS + ",finetune,gradient_ascent,salun,trw",
+    "class": GRID_METHODS + ",finetune,gradient_ascent,salun,trw,uam",
 }
 AMUN_METHODS = ("amun,amun_adv_only,finetune,neggrad_plus,random_label,salun,boundary_shrink,"
                 "boundary_expanding")

@@ -20,6 +20,7 @@ the choice goes to ``experiments/configs/tuned/<data>_<setting>.json``, which
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import pathlib
@@ -42,7 +43,7 @@ from jaxunlearn.report import environment_info, write_table
 TUNED_DIR = pathlib.Path(__file__).resolve().parent / "configs" / "tuned"
 METHODS_BY_SETTING = {
     "class": ("finetune", "gradient_ascent", "neggrad_plus", "random_label", "salun", "scrub",
-              "trw"),
+              "trw", "uam"),
     "random10": ("finetune", "gradient_ascent", "neggrad_plus", "random_label", "salun", "scrub",
                  "srl", "amun", "amun_retain_adv", "amun_forget_adv", "amun_adv_only",
                  "boundary_shrink", "boundary_expanding"),
@@ -59,11 +60,18 @@ AUTO_LEARNING_RATES = {
     "random_label": "1e-4,3e-4,1e-3", "srl": "1e-4,3e-4,1e-3", "salun": "1e-4,3e-4,1e-3",
     "scrub": "1e-4,3e-4,1e-3", "gradient_ascent": "1e-5,3e-5,1e-4", "trw": "3e-5,1e-4,3e-4",
     "finetune": "1e-2,3e-2,1e-1", "neggrad_plus": "1e-2,3e-2,1e-1", "l1_sparse": "1e-2,3e-2,1e-1",
+    "uam": "1e-2,3e-2,1e-1",
     "amun": "0.1,0.01,1e-3",
     # Boundary Unlearning: the authors' code runs both at 1e-5 (CIFAR, many forget batches);
     # AMUN's code tunes them over 0.1 … 1e-5
     "boundary_shrink": "1e-3,1e-2,1e-1", "boundary_expanding": "1e-3,1e-2,1e-1",
 }
+
+
+# A method's own third axis, tried at every learning rate and epoch count: UAM's radius ρ (its
+# authors publish none; SAM's customary 0.05 and two larger ones, since a larger ρ is what
+# pushes the forget loss up)
+METHOD_AXES = {"uam": ("rho", (0.05, 0.5, 2.0))}
 
 
 def _floats(text: str, name: str) -> list[float]:
@@ -150,14 +158,18 @@ def main(argv=None) -> int:
         base, _, addon = method.partition("+")
         amun = base in AMUN_METHODS
         second = ("lr_decay_epochs", periods) if amun else ("epochs", epochs)
+        third_name, third_values = METHOD_AXES.get(base, (None, (None,)))
         added = []
         for rate in rates:
-            for value in second[1]:
+            for value, extra in itertools.product(second[1], third_values):
                 # AMUN starts from its authors' recipe; the others from their tuned choice
                 start = ({} if amun else
                          method_hyperparams(method, args.data, args.setting, args.tuned_dir))
                 hyper = {**start, "learning_rate": rate, second[0]: value}
                 label = f"{method} lr={rate:g} {'period' if amun else 'ep'}={value}"
+                if third_name is not None:
+                    hyper[third_name] = extra
+                    label += f" {third_name}={extra:g}"
                 added.append(Variant(base, addons=(addon,) if addon else (), hyperparams=hyper,
                                      name=label))
                 grid[label] = (method, hyper)
@@ -208,8 +220,10 @@ def main(argv=None) -> int:
         if row["method"] not in grid:
             continue
         method, hyper = grid[row["method"]]
+        third_name = METHOD_AXES.get(method.partition("+")[0], (None,))[0]
         rows.append({"method": method, "learning_rate": f"{hyper['learning_rate']:g}",
                      "epochs": hyper.get("epochs", "default"),
+                     "other": f"{third_name}={hyper[third_name]:g}" if third_name else "",
                      "lr_decay_epochs": hyper.get("lr_decay_epochs", ""), **{k: row[k] for k in ("UA", "RA", "TA", "MIA",
                                                                          "gap")}})
         if not np.isfinite(row["gap"]):  # diverged
@@ -217,7 +231,8 @@ def main(argv=None) -> int:
         if method not in best or row["gap"] < best[method]["gap"]:
             best[method] = {"gap": row["gap"], "hyperparams": hyper}
     os.makedirs(args.out, exist_ok=True)
-    paths = write_table(rows, ["method", "learning_rate", "epochs", "lr_decay_epochs", "UA", "RA",
+    paths = write_table(rows, ["method", "learning_rate", "epochs", "lr_decay_epochs", "other",
+                               "UA", "RA",
                                "TA", "MIA", "gap"], args.out, f"tune_{args.data}_{args.setting}", digits=3,
                         metadata={"experiment": "tune", "arguments": vars(args),
                                   "environment": environment_info()})
@@ -226,6 +241,9 @@ def main(argv=None) -> int:
         chosen = choice["hyperparams"]
         second = (f"period {chosen['lr_decay_epochs']}" if "lr_decay_epochs" in chosen
                   else f"epochs {chosen['epochs']}")
+        third_name = METHOD_AXES.get(method.partition("+")[0], (None,))[0]
+        if third_name is not None:
+            second += f", {third_name} {chosen[third_name]:g}"
         print(f"{method}: lr {chosen['learning_rate']:g}, {second} (gap {choice['gap']:.2f})")
     if args.write:
         tuned_dir = pathlib.Path(args.tuned_dir)

@@ -9,7 +9,9 @@ from nearest-class inputs, the nearest class by vote of all seeds' retrained mod
 the gap to the retrained model; MIA-NN-logistic is an earlier, different attack (logistic
 regression on the neighbour classes' log-probabilities), kept for comparison. Forgets one class
 with TRW (the paper's defaults: β = 10, PCA-cosine similarity), fine-tuning, gradient ascent,
-NegGrad+, random labels, SalUn and SCRUB over several seeds and writes mean ± std tables and a
+NegGrad+, random labels, SalUn, SCRUB, UAM (the "UAM" of TRW's tables, read as
+Unlearning-Aware Minimization; its radius ρ tuned with the learning rate) and SVD unlearning (one
+shot, at its authors' defaults) over several seeds and writes mean ± std tables and a
 chart.
 
     python experiments/trw/run.py                              # Fashion-MNIST, small CNN, 3 seeds
@@ -34,7 +36,8 @@ from jaxunlearn.report import environment_info
 
 TUNED_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs" / "tuned"
 
-METHODS = ("trw", "finetune", "gradient_ascent", "neggrad_plus", "random_label", "salun", "scrub")
+METHODS = ("trw", "finetune", "gradient_ascent", "neggrad_plus", "random_label", "salun", "scrub",
+           "uam", "svd_unlearning")
 
 
 def main(argv=None) -> None:

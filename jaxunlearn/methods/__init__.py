@@ -35,7 +35,9 @@ from jaxunlearn.methods import (  # noqa: F401  (registration side effects)
     salun,
     scrub,
     srl,
+    svd_unlearning,
     trw,
+    uam,
 )
 from jaxunlearn.methods.addons import ADDONS, Addon, AddonContext
 from jaxunlearn.methods.run import UnlearnResult, forget_classes, unlearn

@@ -152,8 +152,9 @@ def test_every_registered_method_is_tested():
         "l1_sparse", "salun", "scrub", "trw", "langevin", "amun", "amun_retain_adv",
         "amun_forget_adv", "amun_adv_only", "amun_two_stream", "alu", "i2i_decouple",
         "i2i_noise_target", "boundary_shrink", "boundary_expanding", "amun_salun", "amun_l1",
+        "uam", "svd_unlearning",
     }
-    assert CLASS_UNLEARNING == ["trw"]
+    assert CLASS_UNLEARNING == ["svd_unlearning", "trw"]
 
 
 @pytest.mark.parametrize("name", ALL_METHODS)
