@@ -12,7 +12,9 @@ projection, as in every official experiment). The noise is added after the step 
 multiplied by η again), with W_t drawn from ``fold_in(key, t)`` as one vector over all parameters
 (:func:`step_noise`).
 
-The step is the engine's: the gradient g_t goes through
+The step is the engine's: PNSGD's batches are gathered by :func:`jaxunlearn.train.core.
+gather_batch` from the permutation padded by wrapping (padding weighs 0), and the gradient g_t
+goes through
 :func:`jaxunlearn.transforms.langevin_dynamics` (``optax.sgd(η)``, ``add_langevin_noise(η, σ,
 key)``, ``project_l2_ball(R)``), the chain the ``alu`` and ``langevin`` methods run too, applied
 by :func:`jaxunlearn.train.core.update`. Only the loop differs: every run here is one
@@ -34,7 +36,7 @@ import jax.numpy as jnp
 
 from jaxunlearn.alu.clipping import REGULARIZERS, clipped_value_and_grad
 from jaxunlearn.alu.objective import ALUData
-from jaxunlearn.train.core import update
+from jaxunlearn.train.core import gather_batch, update
 from jaxunlearn.train.keys import chain_permutation_key
 from jaxunlearn.train.steps import TrainState
 from jaxunlearn.transforms.langevin import langevin_dynamics
@@ -131,21 +133,16 @@ def _trajectory(params, inputs, labels, weights, order, key, scalars, *, loss_fn
     """The scanned run; ``batch_size`` None is full batch (``order`` unused)."""
     key = as_key(key)
     n = labels.shape[0]
-    if batch_size is not None:
+    if batch_size is not None:  # the engine's epoch order: padded by wrapping, padding weighs 0
         per_epoch = -(-n // batch_size)
-        padded = jnp.concatenate(
-            [order.astype(jnp.int32), jnp.full((per_epoch * batch_size - n,), -1, jnp.int32)])
+        padded = jnp.resize(order.astype(jnp.int32), (per_epoch * batch_size,))
 
     def gradient(theta, t):
         if batch_size is None:
             batch, batch_weights = (inputs, labels), weights
         else:
-            position = t % per_epoch
-            index = jax.lax.dynamic_slice(padded, (position * batch_size,), (batch_size,))
-            valid = index >= 0
-            safe = jnp.where(valid, index, 0)
-            batch = (inputs[safe], labels[safe])
-            batch_weights = jnp.where(valid, weights[safe], 0.0)
+            rows = gather_batch(padded, t % per_epoch, batch_size, n, inputs, labels, key, None)
+            batch, batch_weights = (rows.inputs, rows.labels), rows.weights * weights[rows.indices]
         return clipped_value_and_grad(loss_fn, theta, batch, scalars["clip_norm"],
                                       scalars["regularization"], regularizer, batch_weights)
 
