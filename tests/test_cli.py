@@ -191,3 +191,30 @@ def test_a_quickstart_saved_before_a_new_optional_field_is_still_recognised(tmp_
     assert results.read_bytes() == changed and sorted(p.name for p in tmp_path.iterdir()) == [
         "results.json"]
     assert before != changed
+
+
+@pytest.mark.slow  # ~25 s
+def test_class_baselines_of_trw_run_from_the_command_line(tmp_path):
+    """``svd_unlearning`` (one shot, no step) and ``uam`` (its tuned ρ) forget a whole digit
+    through ``jaxunlearn unlearn``; the original still knows it."""
+    config = ROOT / "experiments" / "configs" / "digits_mlp.py"
+    original = tmp_path / "original"
+    trained = _cli("train", "--config", str(config), "--workdir", str(original), "--set",
+                   "train.epochs=2", "--set", "data.forget_fraction=none", "--set",
+                   "data.forget_classes=3")
+    assert trained.returncode == 0, trained.stderr
+    assert float(trained.stdout.split("UA ")[1].split()[0]) < 20.0  # it knows the digit
+    rows = {}
+    for method, extra in (("svd_unlearning", []),
+                          ("uam", ["--hp", "rho=2", "--hp", "learning_rate=0.1"])):
+        out = tmp_path / method
+        result = _cli("unlearn", "--from", str(original), "--method", method, *extra,
+                      "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        payload = json.loads((out / "metrics.json").read_text())
+        rows[method] = payload["row"]
+        assert payload["log"]["method"] == method
+    assert json.loads((tmp_path / "svd_unlearning" / "metrics.json").read_text())[
+        "log"]["steps"] == 0
+    for row in rows.values():
+        assert row["UA"] > 90.0 and row["RA"] > 90.0
