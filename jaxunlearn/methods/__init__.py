@@ -33,6 +33,7 @@ from jaxunlearn.methods import (  # noqa: F401  (registration side effects)
     random_label,
     retrain,
     salun,
+    scar,
     scrub,
     srl,
     svd_unlearning,

@@ -35,6 +35,8 @@ ALU's mini-batch permutation  ``fold_in(key(seed), ALU_ORDER)``, then that chain
                               permutation key (:func:`alu_order_key`)
 a Langevin chain's            ``fold_in(noise_key, CHAIN_PERMUTATION)``
   permutation                 (:func:`chain_permutation_key`)
+SCAR's class statistics       ``fold_in(key(seed), SCAR_AUGMENT)`` augments the retain set
+                              (:func:`scar_key`)
 SVD unlearning's samples      ``fold_in(fold_in(key(seed), SVD_SAMPLES), i)``, i = 0 the forget
                               rows, 1 the augmentation and conv windows (:func:`svd_sample_key`)
 ============================  =================================================================
@@ -65,6 +67,8 @@ ALU_ORDER = 0xA1C
 """Folded into the run's key for ALU's mini-batch permutation."""
 CHAIN_PERMUTATION = 0x5EED
 """Folded into a Langevin chain's noise key for its permutation."""
+SCAR_AUGMENT = 0x5CA
+"""Folded into the run's key for the augmentation of SCAR's retain-set statistics."""
 SVD_SAMPLES = 0x5FD
 """Folded into the run's key for SVD unlearning's samples (then 0: which forget rows, 1: the
 augmentation and conv windows)."""
@@ -148,3 +152,8 @@ def svd_sample_key(seed: int, purpose: int = 0) -> jax.Array:
     """SVD unlearning's key for its forget rows (``purpose`` 0) or its augmentation and conv
     windows (1), from the run's seed."""
     return jax.random.fold_in(jax.random.fold_in(jax.random.key(int(seed)), SVD_SAMPLES), purpose)
+
+
+def scar_key(seed: int) -> jax.Array:
+    """The key that augments the retain set behind SCAR's class statistics, from the run's seed."""
+    return jax.random.fold_in(jax.random.key(int(seed)), SCAR_AUGMENT)

@@ -55,7 +55,8 @@ def digits_problem() -> Problem:
         fns,
         variables,
         make_splits(train_set, test_set, forget_fraction=0.1, seed=0),
-        make_splits(train_set, test_set, forget_classes=[3], seed=0),
+        # a public set: SCAR's surrogate data
+        make_splits(train_set, test_set, forget_classes=[3], public_size=60, seed=0),
     )
 
 
@@ -72,7 +73,7 @@ def _fashion_problem(model: str, **options) -> Problem:
         fns,
         variables,
         make_splits(train_set, test_set, forget_fraction=0.1, seed=0),
-        make_splits(train_set, test_set, forget_classes=[7], seed=0),
+        make_splits(train_set, test_set, forget_classes=[7], public_size=60, seed=0),
     )
 
 
@@ -152,9 +153,9 @@ def test_every_registered_method_is_tested():
         "l1_sparse", "salun", "scrub", "trw", "langevin", "amun", "amun_retain_adv",
         "amun_forget_adv", "amun_adv_only", "amun_two_stream", "alu", "i2i_decouple",
         "i2i_noise_target", "boundary_shrink", "boundary_expanding", "amun_salun", "amun_l1",
-        "uam", "svd_unlearning",
+        "uam", "svd_unlearning", "scar",
     }
-    assert CLASS_UNLEARNING == ["svd_unlearning", "trw"]
+    assert CLASS_UNLEARNING == ["scar", "svd_unlearning", "trw"]
 
 
 @pytest.mark.parametrize("name", ALL_METHODS)
