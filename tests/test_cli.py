@@ -151,6 +151,7 @@ def test_unlearn_rejects_bad_requests_before_writing(tmp_path):
         assert not out.exists()
 
 
+@pytest.mark.slow  # ~40 s: keeps the default suite under its 10-minute budget
 def test_amun_on_a_fastclip_original_keeps_clipping_at_its_bound(tmp_path):
     """issue 14: AMUN's smooth-model setting clips while fine-tuning, at the original's bound."""
     config = ROOT / "experiments" / "configs" / "digits_mlp.py"

@@ -166,6 +166,7 @@ def test_a_masked_variant_takes_its_own_tuning_or_its_base_methods(tmp_path):
         "learning_rate": 0.001}
 
 
+@pytest.mark.slow  # ~35 s: keeps the default suite under its 10-minute budget
 def test_cache_shares_originals_across_forget_settings(two_seeds, tmp_path):
     """A cached run reproduces the uncached one exactly; a second forgetting setting of the same
     data reuses the originals (same training set) but not the references (other retain set)."""

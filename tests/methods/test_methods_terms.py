@@ -111,10 +111,28 @@ def tiny():
                 labels=labels, weights=weights, indices=indices, targets=targets)
 
 
+def _scar_aux():
+    """SCAR's statistics for the tiny MLP (feature width 16, 4 candidate classes): normalised
+    positive means, SPD inverse correlations, a target class per forget row, class 5 forgotten."""
+    rng = np.random.default_rng(7)
+    means = rng.random((4, 16)) + 0.1
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    factors = rng.normal(size=(4, 16, 16))
+    inverses = factors @ factors.transpose(0, 2, 1) / 16 + np.eye(16)
+    return {"means": means, "inverses": inverses, "targets": rng.integers(0, 4, 12),
+            "forgotten": np.array([5])}
+
+
 def _context(tiny, name, hyper_overrides=None, step=0, steps_per_epoch=10):
     hyper = METHODS[name].hyperparameters(hyper_overrides)
     aux = {"teacher": tiny["teacher"], "targets": jnp.asarray(tiny["targets"]),
            "pixel_mean": jnp.zeros((1,)), "pixel_std": jnp.ones((1,))}
+    if name == "scar":
+        scar = _scar_aux()
+        aux.update(means=jnp.asarray(scar["means"], jnp.float32),
+                   inverses=jnp.asarray(scar["inverses"], jnp.float32),
+                   targets=jnp.asarray(scar["targets"], jnp.int32),
+                   forgotten=jnp.asarray(scar["forgotten"], jnp.int32))
     return TermContext(tiny["fns"].apply, aux, hyper, jax.random.key(0), jnp.int32(step),
                        steps_per_epoch, NUM_CLASSES)
 
@@ -164,6 +182,24 @@ def _expected(tiny, name, part, hyper):
         shadow = hidden @ row["kernel"].astype(np.float64) + row["bias"].astype(np.float64)
         widened = np.concatenate([logits, shadow], axis=1)
         return _ce(widened, np.full(BATCH, NUM_CLASSES), weights)
+    if name == "scar":
+        scar = _scar_aux()
+        if part == "forget":  # λ1 · mean squared Mahalanobis distance to each row's target
+            student = tiny["student"]["params"]
+            x = np.asarray(tiny["inputs"], np.float64).reshape(BATCH, -1)
+            hidden = np.maximum(x @ np.asarray(student["hidden_0"]["kernel"], np.float64)
+                                + np.asarray(student["hidden_0"]["bias"], np.float64), 0.0)
+            z = np.sqrt(hidden)
+            z /= np.linalg.norm(z, axis=1, keepdims=True)
+            target = scar["targets"][tiny["indices"]]
+            diff = z - scar["means"][target]
+            distance = np.einsum("bd,bde,be->b", diff, scar["inverses"][target], diff)
+            return hyper["lambda_forget"] * _weighted_mean(distance, weights)
+        keep = weights * (teacher.argmax(axis=1) != 5)  # rows the teacher calls 5 are dropped
+        floored = teacher.copy()
+        floored[:, 5] = teacher[keep > 0].min()
+        return hyper["lambda_retain"] * _kl(logits * hyper["temperature"], floored, keep,
+                                            hyper["temperature"])
     if (name, part) == ("l1_sparse", "retain"):
         return ce + hyper["gamma"] * _l1(tiny["student"]["params"])  # step 0: full γ
     if part == "forget" and hyper.get("alpha_l1"):  # amun_l1 at epoch 0: the full α
@@ -186,7 +222,7 @@ def test_terms_cover_every_method():
 def test_term_equals_its_closed_form(tiny, name, part):
     overrides = {"neggrad_plus": {"beta": 0.7}, "scrub": {"alpha": 0.3, "gamma": 1.5,
                                                            "temperature": 3.0},
-                 "l1_sparse": {"gamma": 0.01},
+                 "l1_sparse": {"gamma": 0.01}, "scar": {"temperature": 2.0},
                  # the tiny inputs are standard normal, not pixels: step in their coordinates
                  "boundary_shrink": {"bound": 0.5, "clamp_pixels": False}}.get(name)
     context = _context(tiny, name, overrides)
