@@ -25,7 +25,8 @@ import optax
 from jaxunlearn.train.core import Batch, TermContext
 
 __all__ = ["Batch", "TermContext", "Method", "Prepared", "METHODS", "register_method",
-           "get_method", "logits_of", "always_both", "sgd_coupled_decay", "default_optimizer",
+           "get_method", "logits_of", "always_both", "sgd_coupled_decay", "adam_coupled_decay",
+           "default_optimizer",
            "COMMON_DEFAULTS", "AUGMENT_ROWS", "LossTerm", "Schedule"]
 
 
@@ -55,6 +56,14 @@ def sgd_coupled_decay(learning_rate: Any, hyper: dict) -> optax.GradientTransfor
     if hyper.get("weight_decay"):
         return optax.chain(optax.add_decayed_weights(hyper["weight_decay"]), base)
     return base
+
+
+def adam_coupled_decay(hyper: dict, total_steps: int) -> optax.GradientTransformation:
+    """Adam at ``hyper``'s learning rate with its weight decay added to the gradient first
+    (torch's ``Adam(weight_decay=...)``), the optimizer of SCRUB's and SCAR's code."""
+    del total_steps
+    return optax.chain(optax.add_decayed_weights(hyper["weight_decay"]),
+                       optax.adam(hyper["learning_rate"]))
 
 
 def default_optimizer(hyper: dict, total_steps: int) -> optax.GradientTransformation:

@@ -45,9 +45,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from jaxunlearn.methods.base import Method, Prepared, logits_of, register_method
+from jaxunlearn.methods.base import (
+    Method, Prepared, adam_coupled_decay, logits_of, register_method,
+)
 from jaxunlearn.methods.run import forget_classes
 from jaxunlearn.train import keys
 from jaxunlearn.train.augment import augment
@@ -174,12 +175,6 @@ def _prepare(model_fns, variables, splits, hyper, key):
         log={"surrogate_size": int(len(public)), "feature_width": int(features.shape[-1])})
 
 
-def _adam(hyper, total_steps):
-    del total_steps
-    return optax.chain(optax.add_decayed_weights(hyper["weight_decay"]),
-                       optax.adam(hyper["learning_rate"]))
-
-
 def _validate(hyper: dict) -> None:
     for name in ("delta", "temperature"):
         if not hyper[name] > 0:
@@ -203,7 +198,7 @@ SCAR = register_method(Method(
               "batch_size": 1024, "forget_batch_size": 1024, "delta": 0.5, "gamma1": 3.0,
               "gamma2": 3.0, "lambda_forget": 1.0, "lambda_retain": 5.0, "temperature": 1.0,
               "head_name": "head"},
-    optimizer=_adam,
+    optimizer=adam_coupled_decay,
     prepare=_prepare,
     validate=_validate,
     class_unlearning=True,

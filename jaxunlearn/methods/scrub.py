@@ -14,10 +14,11 @@ coordinate agrees in sign with zero. Use masks with SCRUB only while the max-ste
 """
 
 import jax.numpy as jnp
-import optax
 
 from jaxunlearn.losses import cross_entropy, distillation_kl
-from jaxunlearn.methods.base import Method, Prepared, logits_of, register_method
+from jaxunlearn.methods.base import (
+    Method, Prepared, adam_coupled_decay, logits_of, register_method,
+)
 
 
 def _teacher_logits(context, inputs):
@@ -45,12 +46,6 @@ def _schedule(step, steps_per_epoch, hyper):
     return max_phase.astype(jnp.float32), jnp.float32(1.0)
 
 
-def _adam(hyper, total_steps):
-    del total_steps
-    return optax.chain(optax.add_decayed_weights(hyper["weight_decay"]),
-                       optax.adam(hyper["learning_rate"]))
-
-
 def _prepare(model_fns, variables, splits, hyper, key):
     return Prepared(aux={"teacher": variables})
 
@@ -67,7 +62,7 @@ SCRUB = register_method(Method(
     defaults={"epochs": 10, "learning_rate": 5e-4, "alpha": 0.5, "gamma": 1.0,
               "temperature": 2.0, "max_steps_epochs": 3, "batch_size": 32,
               "forget_batch_size": 64},
-    optimizer=_adam,
+    optimizer=adam_coupled_decay,
     schedule=_schedule,
     prepare=_prepare,
 ))
