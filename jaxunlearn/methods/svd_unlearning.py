@@ -32,6 +32,7 @@ import numpy as np
 from jaxunlearn.methods.base import Method, Prepared, register_method
 from jaxunlearn.methods.run import forget_classes
 from jaxunlearn.methods.terms import retain_cross_entropy
+from jaxunlearn.spectral.layer_shapes import layer_spec
 from jaxunlearn.train import keys
 from jaxunlearn.train.augment import augment
 
@@ -44,27 +45,24 @@ def soft_projector(representation: np.ndarray, alpha: float) -> np.ndarray:
     return (u * scaled) @ u.T
 
 
-def _patches(inputs: np.ndarray, module: nn.Conv, crop_key: jax.Array) -> np.ndarray:
+def _patches(inputs: np.ndarray, module: nn.Conv, crop_key: jax.Array, name: str) -> np.ndarray:
     """The conv layer's input patches as rows (channel-major, the order of the kernel reshaped
     from (C, kh, kw)), from one random 3k × 3k window (the same for the whole batch) when the map
-    is wider than 3k."""
+    is wider than 3k; strides, padding and dilations as :func:`jaxunlearn.spectral.layer_shapes.
+    layer_spec` reads them off the layer."""
+    spec = layer_spec(module, tuple(inputs.shape))
+    if spec.feature_group_count != 1 or spec.spatial_rank != 2:
+        raise ValueError(f"svd_unlearning: layer {name} is a grouped or non-2-D convolution, "
+                         "which the method does not handle")
     kh, kw = module.kernel_size
     height, width = inputs.shape[1:3]
     if width > 3 * kw:
         top = int(jax.random.randint(crop_key, (), 0, height - 3 * kh + 1))
         left = int(jax.random.randint(jax.random.fold_in(crop_key, 1), (), 0, width - 3 * kw + 1))
         inputs = inputs[:, top:top + 3 * kh, left:left + 3 * kw]
-    strides = module.strides or (1, 1)
-    strides = (strides, strides) if isinstance(strides, int) else tuple(strides)
-    dilation = module.kernel_dilation or (1, 1)
-    dilation = (dilation, dilation) if isinstance(dilation, int) else tuple(dilation)
-    padding = module.padding
-    if isinstance(padding, int):
-        padding = ((padding, padding),) * 2
-    elif not isinstance(padding, str):
-        padding = tuple((p, p) if isinstance(p, int) else tuple(p) for p in padding)
     patches = jax.lax.conv_general_dilated_patches(
-        jax.numpy.asarray(inputs), (kh, kw), strides, padding, rhs_dilation=dilation,
+        jax.numpy.asarray(inputs), (kh, kw), spec.strides, spec.padding,
+        lhs_dilation=spec.input_dilation, rhs_dilation=spec.kernel_dilation,
         dimension_numbers=("NHWC", "HWIO", "NHWC"))
     return np.asarray(patches).reshape(-1, patches.shape[-1])
 
@@ -85,10 +83,7 @@ def layer_representations(apply_fn, variables: dict, inputs: np.ndarray, key: ja
                                            else len(found))
             x = np.asarray(args[0], np.float32)
             if isinstance(module, nn.Conv):
-                if module.feature_group_count != 1 or len(module.kernel_size) != 2:
-                    raise ValueError(f"svd_unlearning: layer {'/'.join(path)} is a grouped or "
-                                     "non-2-D convolution, which the method does not handle")
-                kind, rows = "conv", _patches(x, module, layer_key)
+                kind, rows = "conv", _patches(x, module, layer_key, "/".join(path))
             else:
                 kind, rows = "dense", x.reshape(-1, x.shape[-1])
             found.setdefault(path, (kind, layer_key, []))[2].append(rows)

@@ -60,7 +60,9 @@ __all__ = [
 ]
 
 
-def _spec_of(layer: nn.Module, input_shape: tuple[int, ...]) -> LayerSpec:
+def layer_spec(layer: nn.Module, input_shape: tuple[int, ...]) -> LayerSpec:
+    """The :class:`LayerSpec` of a Flax ``nn.Dense`` or ``nn.Conv`` called on inputs of
+    ``input_shape`` (its strides, padding and dilations in canonical form)."""
     if isinstance(layer, nn.Dense):
         return LayerSpec.dense(input_shape[-1])
     kernel_size = layer.kernel_size
@@ -120,7 +122,7 @@ def record_layer_shapes(
         if context.method_name == "__call__" and is_layer:
             inputs = call_args[0] if call_args else next(iter(call_kwargs.values()))
             path = "/".join(layer.path)
-            spec = _spec_of(layer, tuple(inputs.shape))
+            spec = layer_spec(layer, tuple(inputs.shape))
             if specs.setdefault(path, spec) != spec:
                 raise ValueError(
                     f"layer {path!r} is called on inputs of shapes {specs[path].input_shape} "
