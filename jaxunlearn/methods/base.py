@@ -44,6 +44,36 @@ def logits_of(context: TermContext, params: Any, model_state: dict, inputs: jax.
     return logits, (new_state if train else model_state)
 
 
+def no_head_error(head_name: str, why: str) -> ValueError:
+    """The error of a ``head_name`` hyperparameter that names no submodule of the model."""
+    return ValueError(f"hyperparams: head_name {head_name!r}: the model has no Linen submodule of "
+                      f"that name ({why}; the library's classifiers call it 'head', "
+                      "logistic_regression 'linear')")
+
+
+def head_input(apply_fn: Callable, variables: dict, inputs: jax.Array, train: bool,
+               head_name: str, why: str, rng: jax.Array | None = None
+               ) -> tuple[jax.Array, dict, jax.Array]:
+    """``(logits, new_state, features)``: the model run with the input of its Linen submodule
+    ``head_name`` (the output layer) caught by method interception and flattened to
+    ``(batch, d)``; a model without that submodule raises :func:`no_head_error` with ``why``."""
+    import flax.linen as nn
+
+    found = []
+
+    def interceptor(next_fun, args, kwargs, context):
+        if context.module.name == head_name and context.method_name == "__call__":
+            found.append(args[0])
+        return next_fun(*args, **kwargs)
+
+    with nn.intercept_methods(interceptor):
+        logits, new_state = apply_fn(variables, inputs, train, rng=rng)
+    if not found:
+        raise no_head_error(head_name, why)
+    features = found[0] if len(found) == 1 else jnp.concatenate(found)
+    return logits, new_state, features.reshape(features.shape[0], -1)
+
+
 def always_both(step, steps_per_epoch, hyper):
     del step, steps_per_epoch, hyper
     return jnp.float32(1.0), jnp.float32(1.0)

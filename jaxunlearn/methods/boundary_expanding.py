@@ -35,34 +35,31 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxunlearn.losses import cross_entropy
-from jaxunlearn.methods.base import Method, Prepared, logits_of, register_method
+from jaxunlearn.methods.base import (
+    Method, Prepared, head_input, logits_of, no_head_error, register_method,
+)
 from jaxunlearn.train.keys import shadow_init_key
 
 SHADOW = "boundary_expanding_shadow"
 """The ``params`` entry holding the shadow class's row of the output layer during the run."""
 
 
-
-def _widen(head_name: str, shadow: dict | None, found: list):
+def _widen(head_name: str, shadow: dict, found: list):
     """A Linen method interceptor appending the shadow logit ``h · kernel + bias`` to the output
-    of the submodule ``head_name`` (``h`` its input); records the input width in ``found``."""
+    of the submodule ``head_name`` (``h`` its input); records each call in ``found``."""
     def interceptor(next_fun, args, kwargs, context):
         out = next_fun(*args, **kwargs)
         if context.module.name == head_name and context.method_name == "__call__":
             features = args[0]
             found.append(int(features.shape[-1]))
-            if shadow is not None:
-                extra = (features.astype(out.dtype) @ shadow["kernel"].astype(out.dtype)
-                         + shadow["bias"].astype(out.dtype))
-                out = jnp.concatenate([out, extra], axis=-1)
+            extra = (features.astype(out.dtype) @ shadow["kernel"].astype(out.dtype)
+                     + shadow["bias"].astype(out.dtype))
+            out = jnp.concatenate([out, extra], axis=-1)
         return out
     return interceptor
 
 
-def _no_head(head_name: str) -> ValueError:
-    return ValueError(f"hyperparams: head_name {head_name!r}: the model has no Linen submodule of "
-                      "that name to widen (Boundary Expanding needs the output layer; the "
-                      "library's classifiers call it 'head', logistic_regression 'linear')")
+_WHY = "Boundary Expanding widens the output layer"
 
 
 def _forget(params, model_state, batch, context):
@@ -72,20 +69,18 @@ def _forget(params, model_state, batch, context):
     with nn.intercept_methods(_widen(head_name, params[SHADOW], found)):
         logits, new_state = logits_of(context, model_params, model_state, batch.inputs)
     if not found:
-        raise _no_head(head_name)
+        raise no_head_error(head_name, _WHY)
     shadow_class = jnp.full(batch.labels.shape, logits.shape[-1] - 1, jnp.int32)
     return cross_entropy(logits, shadow_class, batch.weights), new_state
 
 
 def _prepare(model_fns, variables, splits, hyper, key):
     head_name = hyper["head_name"]
-    found: list = []
     sample = np.asarray(splits.forget_set.inputs[:1])
-    with nn.intercept_methods(_widen(head_name, None, found)):
-        jax.eval_shape(lambda v, x: model_fns.apply(v, x, False), variables, sample)
-    if not found:
-        raise _no_head(head_name)
-    width, classes = found[0], splits.train.num_classes
+    features = jax.eval_shape(
+        lambda v, x: head_input(model_fns.apply, v, x, False, head_name, _WHY)[2], variables,
+        sample)
+    width, classes = int(features.shape[-1]), splits.train.num_classes
     std = math.sqrt(2.0 / (width + classes + 1))  # Xavier-normal on the (C + 1) × d layer
     init_key = shadow_init_key(key)
     shadow = {"kernel": std * jax.random.normal(init_key, (width, 1), jnp.float32),

@@ -41,13 +41,12 @@ Differences from the code, all forced by the engine or deliberate:
 
 from __future__ import annotations
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxunlearn.methods.base import (
-    Method, Prepared, adam_coupled_decay, logits_of, register_method,
+    Method, Prepared, adam_coupled_decay, head_input, logits_of, register_method,
 )
 from jaxunlearn.methods.run import forget_classes
 from jaxunlearn.train import keys
@@ -99,30 +98,14 @@ def mahalanobis(features: jax.Array, means: jax.Array, inverses: jax.Array,
     return jnp.einsum("bkd,kde,bke->bk", diff, inverses, diff)
 
 
-def _with_features(apply_fn, variables, inputs, train, head_name, rng=None):
-    """``(logits, new_state, head input)``: the model run with its output layer's input caught."""
-    found = []
-
-    def interceptor(next_fun, args, kwargs, context):
-        if context.module.name == head_name and context.method_name == "__call__":
-            found.append(args[0])
-        return next_fun(*args, **kwargs)
-
-    with nn.intercept_methods(interceptor):
-        logits, new_state = apply_fn(variables, inputs, train, rng=rng)
-    if not found:
-        raise ValueError(f"hyperparams: head_name {head_name!r}: the model has no Linen "
-                         "submodule of that name (SCAR reads the output layer's input; the "
-                         "library's classifiers call it 'head', logistic_regression 'linear')")
-    features = found[0] if len(found) == 1 else jnp.concatenate(found)
-    return logits, new_state, features.reshape(features.shape[0], -1)
+_WHY = "SCAR reads the output layer's input"
 
 
 def _forget(params, model_state, batch, context):
     hyper, aux = context.hyper, context.aux
-    _, new_state, features = _with_features(
+    _, new_state, features = head_input(
         context.apply_fn, {"params": params, **model_state}, batch.inputs, True,
-        hyper["head_name"], context.key)
+        hyper["head_name"], _WHY, context.key)
     distances = mahalanobis(features, aux["means"], aux["inverses"], hyper["delta"])
     targets = aux["targets"][batch.indices]
     chosen = jnp.take_along_axis(distances, targets[:, None], axis=1)[:, 0]
@@ -158,11 +141,11 @@ def _prepare(model_fns, variables, splits, hyper, key):
     augmentation = splits.train.augmentation if hyper.get("augment", True) else None
     inputs = augment(keys.scar_key(key), jnp.asarray(retain.inputs), augmentation)
     head = hyper["head_name"]
-    _, _, features = _with_features(model_fns.apply, variables, inputs, False, head)
+    _, _, features = head_input(model_fns.apply, variables, inputs, False, head, _WHY)
     means, inverses = class_statistics(np.asarray(features, np.float64), np.asarray(retain.labels),
                                        classes, hyper["delta"], hyper["gamma1"], hyper["gamma2"])
-    _, _, forget_features = _with_features(model_fns.apply, variables,
-                                           jnp.asarray(splits.forget_set.inputs), False, head)
+    _, _, forget_features = head_input(model_fns.apply, variables,
+                                       jnp.asarray(splits.forget_set.inputs), False, head, _WHY)
     distances = mahalanobis(forget_features, jnp.asarray(means, jnp.float32),
                             jnp.asarray(inverses, jnp.float32), hyper["delta"])
     public = splits.public

@@ -2,7 +2,6 @@
 paper's figures): CE on the forget set with labels re-drawn uniformly over all classes at every
 access, plus CE on the retain set."""
 
-import jax
 
 from jaxunlearn.losses import cross_entropy, random_other_labels
 from jaxunlearn.methods.base import Method, logits_of, register_method
