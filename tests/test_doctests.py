@@ -30,9 +30,9 @@ def test_docstring_examples(name):
 
 
 TRANSFORM_FACTORIES = (
-    "add_langevin_noise", "project_l2_ball", "langevin_dynamics", "tilted_aggregate", "feasible_mask", "and_mask",
-    "prob_mask", "focus_mask", "static_mask", "saliency_mask", "clip_spectral_norm",
-    "phase_switch", "output_perturbation",
+    "add_langevin_noise", "project_l2_ball", "langevin_dynamics", "tilted_aggregate",
+    "feasible_mask", "and_mask", "prob_mask", "focus_mask", "static_mask", "saliency_mask",
+    "clip_spectral_norm", "phase_switch", "output_perturbation",
 )
 
 

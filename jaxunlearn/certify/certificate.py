@@ -191,6 +191,6 @@ def describe_certificate(certificate: dict, *, num_deleted: int, num_private: in
             f"{certificate['delta']:.3g})-unlearning of {num_deleted} of {num_private} private "
             f"examples with {num_public} public ones (alpha = {certificate['alpha']:.4g}, Renyi "
             f"{certificate['renyi']:.4g}, eps0 {certificate['eps0_at_alpha']:.4g}, sensitivity "
-            f"{certificate['sensitivity']:.3g}); it holds for an m-strongly convex, (1/4 + m)-smooth "
-            "loss (logistic regression on unit-norm features) whose model was learned by the same "
-            "dynamics")
+            f"{certificate['sensitivity']:.3g}); it holds for an m-strongly convex, "
+            "(1/4 + m)-smooth loss (logistic regression on unit-norm features) whose model was "
+            "learned by the same dynamics")

@@ -42,6 +42,8 @@ from jaxunlearn.transforms import langevin_dynamics
 
 # the Prepared.aux key of the a_i of D_r ∪ D_pub, one per row of the retain stream
 EXAMPLE_WEIGHTS = "example_weights"
+
+
 def alu_cross_entropy(params, model_state, batch: Batch, context: TermContext):
     """CE on a retain or public batch in eval mode: the dynamics sample from a fixed objective,
     so nothing in the loss may depend on the batch (no batch-norm statistics)."""
@@ -96,8 +98,9 @@ def _prepare(model_fns, variables, splits, hyper, key):
 
 def clipped_gradient(term, params, model_state, batch: Batch, context: TermContext):
     """The retain term's step direction: Σ_i a_i clip_M(∇CE_i(θ) [+ m θ]) [+ m θ] over the
-    batch's rows (CE_i the ``term`` on row i alone), a_i normalised over the batch (padding weighs 0), by
-    :func:`jaxunlearn.alu.clipping.clipped_value_and_grad`; the loss is Σ_i a_i CE_i."""
+    batch's rows (CE_i the ``term`` on row i alone), a_i normalised over the batch (padding
+    weighs 0), by :func:`jaxunlearn.alu.clipping.clipped_value_and_grad`; the loss is
+    Σ_i a_i CE_i."""
     hyper = context.hyper
     weights = batch.weights * context.aux[EXAMPLE_WEIGHTS][batch.indices]
 

@@ -31,12 +31,13 @@ per-model value (a Python number, an array) is not vmapped, nor are static masks
 leaves (kept or frozen whole, closed over as constants) differ between models.
 
 Not vmapped (``sequential_fallback=True`` loops over :func:`~jaxunlearn.methods.unlearn`,
-otherwise a ``ValueError`` names the cause): ``from_scratch`` methods (``retrain``), methods that declare ``per_model_data`` (AMUN's
-adversarial set: its size varies per model), ``workdir`` checkpointing, and, found after
-``prepare`` has run, per-model preparations whose shapes or hyperparameters differ or chains
-whose updates differ. The vmapped path runs on one device (the first of ``jax.devices()``);
-hyperparameters (the matched forget batch size) follow the default mesh of
-:func:`~jaxunlearn.methods.unlearn` so that each model's recipe is the same.
+otherwise a ``ValueError`` names the cause): ``from_scratch`` methods (``retrain``), methods
+that declare ``per_model_data`` (AMUN's adversarial set: its size varies per model),
+``workdir`` checkpointing, and, found after ``prepare`` has run, per-model preparations whose
+shapes or hyperparameters differ or chains whose updates differ. The vmapped path runs on one
+device (the first of ``jax.devices()``); hyperparameters (the matched forget batch size)
+follow the default mesh of :func:`~jaxunlearn.methods.unlearn` so that each model's recipe is the
+same.
 """
 
 from __future__ import annotations
@@ -157,7 +158,8 @@ def vmap_unsupported_reason(method: str | Method, addons: Sequence[Any] = (), *,
 def can_vmap(method: str | Method, addons: Sequence[Any] = (), *, module: Any = None,
              workdir: str | None = None) -> bool:
     """Whether :func:`unlearn_many` vmaps ``method`` with ``addons``: every method that is not
-    ``from_scratch`` and has no ``per_model_data``, with any registered add-on, without ``workdir``.
+    ``from_scratch`` and has no ``per_model_data``, with any registered add-on, without
+    ``workdir``.
     See :func:`vmap_unsupported_reason` for the cause and its limits."""
     return vmap_unsupported_reason(method, addons, module=module, workdir=workdir) is None
 

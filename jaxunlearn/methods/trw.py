@@ -14,9 +14,9 @@ softmax and β the hyperparameter ``tilt`` (10, the paper's value). The class si
   through a softmax of temperature ``similarity_temperature`` (0.1) over the remaining classes
   (:func:`jaxunlearn.methods.trw_targets.pca_class_similarity`);
 * ``similarity="probabilities"``: the mean over class-c inputs of the original model's
-  probabilities renormalised without c (:func:`jaxunlearn.methods.trw_targets.class_similarity`), the
-  estimate used here before the paper's was known; ``similarity_temperature`` and
-  ``pca_components`` are then unused.
+  probabilities renormalised without c
+  (:func:`jaxunlearn.methods.trw_targets.class_similarity`), the estimate used here before the
+  paper's was known; ``similarity_temperature`` and ``pca_components`` are then unused.
 
 The official repository and the full text were not reachable: the target formula, β = 10 and the
 steps of the similarity follow public reviews of the paper; the number of components, the
