@@ -18,6 +18,13 @@ def identical(first, second) -> bool:
     return all(np.array_equal(a, b) for a, b in zip(leaves(first), leaves(second)))
 
 
+def assert_trees_close(first, second, *, rtol: float, atol: float) -> None:
+    """Leaf-by-leaf ``assert_allclose`` of two pytrees of arrays (a pool model against its run
+    alone, up to the batched computation's reassociation)."""
+    for a, b in zip(leaves(first), leaves(second)):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
 def mlp_logits_float64(params, inputs) -> np.ndarray:
     """The MLP's logits in NumPy float64 from its parameters (flatten, Dense-ReLU..., head)."""
     hidden = np.asarray(inputs, np.float64).reshape(len(inputs), -1)

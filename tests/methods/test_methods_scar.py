@@ -14,7 +14,7 @@ from jaxunlearn.methods import METHODS, unlearn, unlearn_many
 from jaxunlearn.methods.base import Batch, TermContext
 from jaxunlearn.methods.scar import class_statistics
 from jaxunlearn.train import stack_models
-from tests.methods.method_helpers import trained_digits_mlp
+from tests.methods.method_helpers import assert_trees_close, trained_digits_mlp
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +125,7 @@ def test_scar_forgets_the_class_and_pools_match_one_run_each(digits):
                         steps=3, hyperparams=hyper, progress=False, sequential_fallback=False)
     short = unlearn(fns, variables, splits, "scar", steps=3, key=0, hyperparams=hyper,
                     progress=False)
-    for a, b in zip(jax.tree_util.tree_leaves(pool[1].variables),
-                    jax.tree_util.tree_leaves(short.variables)):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    assert_trees_close(pool[1].variables, short.variables, rtol=1e-5, atol=1e-6)
 
 
 def test_scar_needs_surrogate_data_and_a_head(digits):

@@ -16,7 +16,9 @@ from jaxunlearn.methods import unlearn, unlearn_many
 from jaxunlearn.methods.svd_unlearning import project_kernel
 from jaxunlearn.models import create_model_fns
 from jaxunlearn.train import stack_models
-from tests.methods.method_helpers import mlp_logits_float64, trained_digits_mlp
+from tests.methods.method_helpers import (
+    assert_trees_close, mlp_logits_float64, trained_digits_mlp,
+)
 
 
 @pytest.fixture(scope="module")
@@ -113,9 +115,7 @@ def test_svd_unlearning_runs_on_a_cnn_and_as_a_pool():
     assert pool.logs[0]["projected_layers"] == ["conv_0", "conv_1", "dense", "head"]
     single = unlearn(fns, two, splits, "svd_unlearning", key=1, hyperparams=hyper,
                      progress=False)
-    for a, b in zip(jax.tree_util.tree_leaves(pool[1].variables),
-                    jax.tree_util.tree_leaves(single.variables)):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-6)
+    assert_trees_close(pool[1].variables, single.variables, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("hyper, pattern", [

@@ -14,6 +14,7 @@ from jaxunlearn.data import load_digits, make_splits
 from jaxunlearn.methods import unlearn, unlearn_many
 from jaxunlearn.models import create_model_fns
 from jaxunlearn.train import stack_models
+from tests.methods.method_helpers import assert_trees_close
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +82,7 @@ def test_uam_pools_vmap_and_match_one_run_each(small):
     for index, (start, key) in enumerate([(variables, 0), (others, 1)]):
         single = unlearn(fns, start, splits, "uam", steps=5, key=key, hyperparams=hyper,
                          progress=False)
-        for a, b in zip(jax.tree_util.tree_leaves(pool[index].variables),
-                        jax.tree_util.tree_leaves(single.variables)):
-            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+        assert_trees_close(pool[index].variables, single.variables, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("hyper, pattern", [
