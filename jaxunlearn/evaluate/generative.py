@@ -208,22 +208,16 @@ _FEATURE_FNS: dict[tuple[int, str], tuple[Any, Callable]] = {}
 
 
 def _feature_fn(module: Any, head_name: str) -> Callable:
-    import flax.linen as nn
     import jax
+
+    from jaxunlearn.models.adapters import submodule_inputs
 
     cached = _FEATURE_FNS.get((id(module), head_name))
     if cached is not None and cached[0] is module:
         return cached[1]
 
     def features(variables, batch):
-        captured = []
-
-        def interceptor(next_fun, args, kwargs, context):
-            if context.module.name == head_name and context.method_name == "__call__":
-                captured.append(args[0])
-            return next_fun(*args, **kwargs)
-
-        with nn.intercept_methods(interceptor):
+        with submodule_inputs(head_name) as captured:
             module.apply(variables, batch, train=False)
         if not captured:
             raise ValueError(f"the model has no submodule named {head_name!r} to read the "

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxunlearn.models.adapters import submodule_inputs
 from jaxunlearn.train.core import Batch, TermContext
 
 __all__ = ["Batch", "TermContext", "Method", "Prepared", "METHODS", "register_method",
@@ -57,16 +58,7 @@ def head_input(apply_fn: Callable, variables: dict, inputs: jax.Array, train: bo
     """``(logits, new_state, features)``: the model run with the input of its Linen submodule
     ``head_name`` (the output layer) caught by method interception and flattened to
     ``(batch, d)``; a model without that submodule raises :func:`no_head_error` with ``why``."""
-    import flax.linen as nn
-
-    found = []
-
-    def interceptor(next_fun, args, kwargs, context):
-        if context.module.name == head_name and context.method_name == "__call__":
-            found.append(args[0])
-        return next_fun(*args, **kwargs)
-
-    with nn.intercept_methods(interceptor):
+    with submodule_inputs(head_name) as found:
         logits, new_state = apply_fn(variables, inputs, train, rng=rng)
     if not found:
         raise no_head_error(head_name, why)

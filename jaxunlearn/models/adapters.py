@@ -13,8 +13,9 @@ through ``new_mutable``::
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import flax.core
@@ -272,3 +273,19 @@ def count_params(variables: Mapping[str, Any]) -> int:
     """
     _check_variables(variables)
     return sum(math.prod(np.shape(leaf)) for leaf in jax.tree.leaves(variables[PARAMS]))
+
+
+@contextlib.contextmanager
+def submodule_inputs(name: str) -> Iterator[list]:
+    """Within the block, the first positional input of every ``__call__`` of the Linen submodule
+    named ``name`` is appended to the yielded list (method interception): the penultimate
+    features when ``name`` is the output layer."""
+    found: list = []
+
+    def interceptor(next_fun, args, kwargs, context):
+        if context.module.name == name and context.method_name == "__call__":
+            found.append(args[0])
+        return next_fun(*args, **kwargs)
+
+    with nn.intercept_methods(interceptor):
+        yield found
