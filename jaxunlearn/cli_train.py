@@ -93,7 +93,9 @@ def _train_config(args: argparse.Namespace):
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from jaxunlearn.cli_workdirs import differences, read_run_record, refuse_other_kind
+    from jaxunlearn.cli_workdirs import (
+        config_from_record, differences, read_run_record, refuse_other_kind,
+    )
     from jaxunlearn.config import to_dict
     from jaxunlearn.data import Splits
     from jaxunlearn.pipeline import init_variables, prepare, with_restore_hint, write_json
@@ -110,6 +112,10 @@ def train_command(args: argparse.Namespace) -> int:
     record_path = os.path.join(args.workdir, "run.json")
     if os.path.exists(record_path):
         saved = read_run_record(args.workdir)
+        try:  # fields added since it was written compare at their defaults
+            saved = {**saved, "config": to_dict(config_from_record(saved, record_path))}
+        except ValueError:
+            pass  # not rebuildable: it differs, and differences() says where
         if saved != record:
             raise ValueError(f"--workdir {args.workdir} holds another run ("
                              f"{differences(saved, record)}); use a new --workdir or the same "
@@ -120,7 +126,8 @@ def train_command(args: argparse.Namespace) -> int:
                          "checkpoints yet; drop --restore-step to start the run")
     setup = prepare(config)
     if source_splits is not None:  # the original's split, as it saved it
-        setup.splits = Splits.load(source_splits, setup.splits.train, setup.splits.test)
+        setup.splits = Splits.load(source_splits, setup.splits.train, setup.splits.test,
+                                   public_source=setup.public_source)
     dataset = setup.splits.train if args.subset == "full" else setup.splits.retain_set
     splits_path = os.path.join(args.workdir, "splits.json")
     if not os.path.exists(record_path):  # a rerun leaves what it finds (it matched above)

@@ -17,7 +17,7 @@ import os
 from jaxunlearn.config import DataConfig, ExperimentConfig, ModelConfig, TrainConfig
 
 __all__ = ["standard_experiment", "method_hyperparams", "load_tuned", "DATASETS",
-           "MEMORISING_SIZES", "SETTINGS"]
+           "MEMORISING_SIZES", "SETTINGS", "SURROGATES"]
 
 
 DATASETS = ("digits", "fashion_mnist", "fashion_mnist_mem")
@@ -30,9 +30,15 @@ SETTINGS = {"random10": 0.1, "random50": 0.5, "class": None}
 """The forgetting settings of the paper experiments: a random 10 % or 50 % of the training set,
 or one whole class."""
 
+SURROGATES = {"digits": ("fashion_mnist", 1000), "fashion_mnist": ("digits", 1000),
+              "fashion_mnist_mem": ("digits", 1000)}
+"""Each recipe's out-of-distribution surrogate set (``standard_experiment(..., surrogate=True)``):
+another dataset's training images resized to the task's, and how many. SCAR distils on 10,000
+ImageNet images for CIFAR; here the other small grey-scale set plays that part."""
+
 
 def standard_experiment(data: str, setting: str, *, forget_class: int | None = None,
-                        epochs: int | None = None) -> ExperimentConfig:
+                        epochs: int | None = None, surrogate: bool = False) -> ExperimentConfig:
     """The paper experiments' shared recipe for ``data`` and a forgetting ``setting``.
 
     Digits: an MLP (256, 256), 30 epochs of SGD, batch 64 (class 3 forgotten by default).
@@ -42,6 +48,9 @@ def standard_experiment(data: str, setting: str, *, forget_class: int | None = N
     it classifies 99.9 % of its training images correctly against about 83 % of the test images,
     as the papers' CIFAR ResNet-18s memorise theirs. All with learning rate 0.05 and weight decay
     5e-4 (cosine schedule); splits and subsets drawn with seed 0.
+
+    ``surrogate=True`` adds the recipe's out-of-distribution public set (:data:`SURROGATES`) for
+    the methods that distil on one (SCAR); it leaves the forget, retain and test sets as they are.
     """
     if setting not in SETTINGS:
         raise ValueError(f"setting: unknown {setting!r}; choose from {list(SETTINGS)}")
@@ -52,6 +61,9 @@ def standard_experiment(data: str, setting: str, *, forget_class: int | None = N
         forget_class = 3 if digits else 6
     forget = ({"forget_fraction": SETTINGS[setting]} if SETTINGS[setting] is not None
               else {"forget_fraction": None, "forget_classes": (int(forget_class),)})
+    if surrogate:
+        source, size = SURROGATES[data]
+        forget.update(public_source=source, public_size=size)
     if digits:
         return ExperimentConfig(
             data=DataConfig(name="digits", seed=0, **forget),

@@ -51,6 +51,13 @@ class DataConfig:
     ``train_size`` / ``test_size`` keep a class-stratified random subset of the loaded training /
     test set (drawn with ``seed``; :func:`jaxunlearn.data.stratified_subset`) before splitting,
     e.g. the few thousand Fashion-MNIST images on which the small CNN memorises.
+
+    A public set (for the methods that read ``splits.public``: ALU, SCAR) is requested with
+    ``public_fraction`` or ``public_size``. It is drawn from the test set (and removed from it),
+    or, with ``public_source`` naming another dataset (a :func:`jaxunlearn.data.load_dataset`
+    name), from that dataset's training images resized to this task's input shape
+    (:func:`jaxunlearn.data.resize_like`; SCAR's out-of-distribution surrogate images), leaving
+    the test set whole.
     """
 
     name: str = "digits"
@@ -59,6 +66,8 @@ class DataConfig:
     forget_classes: tuple[int, ...] = ()
     forget_indices: tuple[int, ...] = ()
     public_fraction: float | None = None
+    public_size: int | None = None
+    public_source: str | None = None
     public_class_skew: float = 0.0
     public_corruption: float = 0.0
     seed: int = 0
@@ -83,6 +92,17 @@ class DataConfig:
         if self.public_fraction is not None:
             _finite(self.public_fraction, "data.public_fraction")
             _require(0 < self.public_fraction < 1, "data.public_fraction", "must be in (0, 1)")
+            _require(self.public_size is None, "data.public_fraction/public_size",
+                     "give at most one of them")
+        if self.public_size is not None:
+            _positive_int(self.public_size, "data.public_size")
+        if self.public_source is not None:
+            if not isinstance(self.public_source, str):
+                raise TypeError(f"data.public_source must be a dataset name (str), got "
+                                f"{type(self.public_source).__name__}")
+            _require(bool(self.public_source), "data.public_source", "must not be empty")
+            _require(self.public_fraction is not None or self.public_size is not None,
+                     "data.public_source", "needs data.public_fraction or data.public_size")
         for name in ("public_class_skew", "public_corruption"):
             _finite(getattr(self, name), f"data.{name}")
             _require(getattr(self, name) >= 0, f"data.{name}", "must be >= 0")
@@ -100,12 +120,15 @@ class DataConfig:
             kwargs["forget_classes"] = list(self.forget_classes)
         else:
             kwargs["forget_indices"] = list(self.forget_indices)
-        if self.public_fraction is not None:
+        if self.public_fraction is not None or self.public_size is not None:
             kwargs.update(
-                public_fraction=self.public_fraction,
                 public_class_skew=self.public_class_skew,
                 public_corruption=self.public_corruption,
             )
+            if self.public_fraction is not None:
+                kwargs["public_fraction"] = self.public_fraction
+            else:
+                kwargs["public_size"] = self.public_size
         return kwargs
 
 

@@ -22,6 +22,25 @@ class Setup:
     model_fns: Any
     sample_inputs: np.ndarray
     module: Any = None
+    public_source: Any = None  # the Dataset the public set was drawn from, when not the test set
+
+
+def load_public_source(config: ExperimentConfig, train_set):
+    """``config.data.public_source``'s training images resized to ``train_set``'s input shape
+    (:func:`jaxunlearn.data.resize_like`), or None when the public set (if any) comes from the
+    test set."""
+    from jaxunlearn.data import load_dataset, resize_like
+
+    if config.data.public_source is None:
+        return None
+    try:  # its own default location: data.data_dir is the task dataset's
+        source, _ = load_dataset(config.data.public_source)
+    except ValueError as error:
+        raise ValueError(f"data.public_source: {error}") from None
+    try:
+        return resize_like(source, train_set)
+    except ValueError as error:
+        raise ValueError(f"data.public_source {config.data.public_source!r}: {error}") from None
 
 
 def prepare(config: ExperimentConfig) -> Setup:
@@ -39,11 +58,14 @@ def prepare(config: ExperimentConfig) -> Setup:
                              f"{config.data.name!r}")
     train_set = stratified_subset(train_set, config.data.train_size, config.data.seed, salt=0)
     test_set = stratified_subset(test_set, config.data.test_size, config.data.seed, salt=1)
-    splits = make_splits(train_set, test_set, **config.data.split_kwargs())
+    public_source = load_public_source(config, train_set)
+    splits = make_splits(train_set, test_set, public_source=public_source,
+                         **config.data.split_kwargs())
     module = get_model(
         config.model.name, train_set.num_classes, dtype=config.model.dtype, **config.model.options
     )
-    return Setup(splits, from_linen(module), np.asarray(train_set.inputs[:1]), module)
+    return Setup(splits, from_linen(module), np.asarray(train_set.inputs[:1]), module,
+                 public_source)
 
 
 def load_trained(workdir: str, overrides: list[str] | tuple[str, ...] = (), *,
@@ -72,7 +94,7 @@ def load_trained(workdir: str, overrides: list[str] | tuple[str, ...] = (), *,
     config = apply_overrides(config, [o for o in overrides if o.startswith("data.data_dir=")])
     setup = prepare(config)
     setup.splits = Splits.load(os.path.join(workdir, "splits.json"), setup.splits.train,
-                               setup.splits.test)
+                               setup.splits.test, public_source=setup.public_source)
     dataset = setup.splits.train if record["subset"] == "full" else setup.splits.retain_set
     variables = init_variables(setup, config.train.seed)
     tx = training_transformation(config.train, len(dataset), variables, setup.module,

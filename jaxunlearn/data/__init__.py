@@ -22,6 +22,7 @@ from jaxunlearn.data.sources import (
     load_fashion_mnist,
 )
 from jaxunlearn.data.splits import Splits, make_splits
+from jaxunlearn.data.surrogate import resize_like
 from jaxunlearn.data.subset import stratified_subset, subset_indices
 from jaxunlearn.data.tfds_source import load_tfds
 
@@ -45,6 +46,7 @@ __all__ = [
     "make_splits",
     "normalise",
     "read_idx",
+    "resize_like",
     "sample_public_indices",
     "write_idx",
 ]
