@@ -53,6 +53,7 @@ def run_pgd_l2(
     *,
     num_steps: int,
     stop_on_success: bool,
+    targeted: bool = False,
 ) -> jax.Array:
     """``num_steps`` PGD-ℓ2 steps from ``start``, traceable; the shared core of the attacks.
 
@@ -64,10 +65,15 @@ def run_pgd_l2(
       active: (n,) bool; inactive examples keep their ``start``.
       stop_on_success: freeze an example at the first iterate whose prediction differs from its
         label, so the returned point is the first adversarial one found on the path.
+      targeted: descend the cross-entropy of ``labels`` instead (a targeted attack: ``labels``
+        are the classes to reach; advertorch's ``targeted=True``); not with ``stop_on_success``.
 
     Returns:
       The last (or, with ``stop_on_success``, the first adversarial) iterates, shape of ``inputs``.
     """
+    if targeted and stop_on_success:
+        raise ValueError("stop_on_success stops at a misclassified point; a targeted attack has "
+                         "no such stop here")
     input_gradient = jax.grad(summed_cross_entropy, has_aux=True)
     step_size = per_example(step_size, inputs).astype(inputs.dtype)
 
@@ -76,7 +82,7 @@ def run_pgd_l2(
         gradient, logits = input_gradient(adversarial, apply_fn, variables, labels)
         if stop_on_success:
             moving = moving & (jnp.argmax(logits, axis=-1) == labels)
-        ascended = adversarial + step_size * unit_direction(gradient)
+        ascended = adversarial + step_size * unit_direction(-gradient if targeted else gradient)
         delta = project_l2_ball(ascended - inputs, epsilon)
         candidate = clip_to_bounds(inputs + delta, input_bounds)
         adversarial = jnp.where(per_example(moving, inputs), candidate, adversarial)

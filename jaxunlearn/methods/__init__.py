@@ -28,6 +28,7 @@ from jaxunlearn.methods import (  # noqa: F401  (registration side effects)
     i2i_decouple,
     i2i_noise_target,
     l1_sparse,
+    l2ul,
     langevin,
     neggrad_plus,
     random_label,

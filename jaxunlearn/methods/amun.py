@@ -74,7 +74,7 @@ _STREAMS = {"amun": ("retain", "forget"), "amun_retain_adv": ("retain",),
 
 
 @functools.lru_cache(maxsize=32)
-def _pixel_apply(apply_fn, mean: tuple, std: tuple):
+def pixel_apply(apply_fn, mean: tuple, std: tuple):
     """``apply_fn`` on pixel inputs: normalises them as the dataset's loader did (cached, so the
     jitted attack compiles once per model and dataset)."""
     mean_array, std_array = np.asarray(mean, np.float32), np.asarray(std, np.float32)
@@ -131,7 +131,7 @@ def adversarial_set(apply_fn, variables, dataset, *, initial_epsilon: float = 0.
     std = np.asarray(dataset.std, np.float32)
     if clamp_pixels:
         pixels = pixels_in_unit_box(dataset)
-        apply = _pixel_apply(apply_fn, tuple(mean.ravel().tolist()), tuple(std.ravel().tolist()))
+        apply = pixel_apply(apply_fn, tuple(mean.ravel().tolist()), tuple(std.ravel().tolist()))
         search = adversarial_examples_growing_radius(
             apply, variables, np.clip(pixels, 0.0, 1.0), dataset.labels,
             initial_epsilon=initial_epsilon, growth=growth, max_rounds=max_rounds,

@@ -39,6 +39,8 @@ SCAR's class statistics       ``fold_in(key(seed), SCAR_AUGMENT)`` augments the 
                               (:func:`scar_key`)
 SVD unlearning's samples      ``fold_in(fold_in(key(seed), SVD_SAMPLES), i)``, i = 0 the forget
                               rows, 1 the augmentation and conv windows (:func:`svd_sample_key`)
+ℓ2-UL's adversarial set       ``fold_in(fold_in(key(seed), L2UL_ATTACK), i)``, i = 0 the target
+                              classes, 1 the attack's random starts (:func:`l2ul_key`)
 ============================  =================================================================
 
 The constants are those the engine and the methods have always used, so naming them moved no
@@ -146,6 +148,14 @@ def alu_order_key(seed: int) -> jax.Array:
 def chain_permutation_key(noise_key: jax.Array) -> jax.Array:
     """The key of a Langevin chain's mini-batch permutation, from its noise key."""
     return jax.random.fold_in(_key(noise_key), CHAIN_PERMUTATION)
+L2UL_ATTACK = 0x12A
+"""Folded into the run's key for ℓ2-UL's adversarial set (then 0: the targets, 1: the starts)."""
+
+
+def l2ul_key(seed: int, purpose: int) -> jax.Array:
+    """ℓ2-UL's key for its attack targets (``purpose`` 0) or its random starts (1), from the run's
+    seed."""
+    return jax.random.fold_in(jax.random.fold_in(jax.random.key(int(seed)), L2UL_ATTACK), purpose)
 
 
 def svd_sample_key(seed: int, purpose: int = 0) -> jax.Array:
