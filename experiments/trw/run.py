@@ -10,9 +10,11 @@ the gap to the retrained model; MIA-NN-logistic is an earlier, different attack 
 regression on the neighbour classes' log-probabilities), kept for comparison. Forgets one class
 with TRW (the paper's defaults: β = 10, PCA-cosine similarity), fine-tuning, gradient ascent,
 NegGrad+, random labels, SalUn, SCRUB, UAM (the "UAM" of TRW's tables, read as
-Unlearning-Aware Minimization; its radius ρ tuned with the learning rate) and SVD unlearning (one
-shot, at its authors' defaults) over several seeds and writes mean ± std tables and a
-chart.
+Unlearning-Aware Minimization; its radius ρ tuned with the learning rate), SVD unlearning (one
+shot, at its authors' defaults) and SCAR (distilling on 1,000 images of the other dataset resized
+to this one's, ``compare_recipes.SURROGATES``, as its authors distil on ImageNet images for CIFAR)
+and ℓ2-UL (adversarial images of the forgotten class, 20 per image, as its authors' code makes
+for single images) over several seeds and writes mean ± std tables and a chart.
 
     python experiments/trw/run.py                              # Fashion-MNIST, small CNN, 3 seeds
     python experiments/trw/run.py --data digits --seeds 0      # a quick check on digits
@@ -37,7 +39,7 @@ from jaxunlearn.report import environment_info
 TUNED_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs" / "tuned"
 
 METHODS = ("trw", "finetune", "gradient_ascent", "neggrad_plus", "random_label", "salun", "scrub",
-           "uam", "svd_unlearning")
+           "uam", "svd_unlearning", "scar", "l2ul")
 
 
 def main(argv=None) -> None:
@@ -60,10 +62,11 @@ def main(argv=None) -> None:
     seeds = [int(seed) for seed in args.seeds.split(",") if seed]
     digits = args.data == "digits"
     forget_class = args.forget_class if args.forget_class is not None else (3 if digits else 6)
+    methods = [m for m in args.methods.split(",") if m]
     experiment = standard_experiment(args.data, "class", forget_class=forget_class,
-                                     epochs=args.epochs)
+                                     epochs=args.epochs, surrogate="scar" in methods)
     variants = []
-    for method in (m for m in args.methods.split(",") if m):
+    for method in methods:
         # the tuned choice (experiments/tune.py --setting class --write) where there is one
         hyper = method_hyperparams(method, args.data, "class", TUNED_DIR)
         if args.unlearn_epochs:
