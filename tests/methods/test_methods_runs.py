@@ -153,7 +153,7 @@ def test_every_registered_method_is_tested():
         "l1_sparse", "salun", "scrub", "trw", "langevin", "amun", "amun_retain_adv",
         "amun_forget_adv", "amun_adv_only", "amun_two_stream", "alu", "i2i_decouple",
         "i2i_noise_target", "boundary_shrink", "boundary_expanding", "amun_salun", "amun_l1",
-        "uam", "svd_unlearning", "scar",
+        "uam", "svd_unlearning", "scar", "l2ul",
     }
     assert CLASS_UNLEARNING == ["scar", "svd_unlearning", "trw"]
 

@@ -133,8 +133,27 @@ def _context(tiny, name, hyper_overrides=None, step=0, steps_per_epoch=10):
                    inverses=jnp.asarray(scar["inverses"], jnp.float32),
                    targets=jnp.asarray(scar["targets"], jnp.int32),
                    forgotten=jnp.asarray(scar["forgotten"], jnp.int32))
+    forget_batch = None
+    if name == "l2ul":  # θ₀ the teacher, random importances; the forget batch reversed
+        l2ul = _l2ul_extras(tiny)
+        aux.update(origin=tiny["teacher"]["params"], importance=l2ul["importance"])
+        forget_batch = l2ul["forget_batch"]
     return TermContext(tiny["fns"].apply, aux, hyper, jax.random.key(0), jnp.int32(step),
-                       steps_per_epoch, NUM_CLASSES)
+                       steps_per_epoch, NUM_CLASSES, forget_batch)
+
+
+def _l2ul_extras(tiny):
+    """ℓ2-UL's Ω̂ (uniform in [0, 1], one per parameter) and a forget batch of 5 real rows (the
+    tiny batch's inputs reversed, other labels)."""
+    rng = np.random.default_rng(11)
+    importance = jax.tree.map(lambda leaf: jnp.asarray(rng.random(leaf.shape), jnp.float32),
+                              tiny["teacher"]["params"])
+    weights = np.array([1, 1, 1, 1, 1, 0, 0, 0], np.float32)
+    labels = (tiny["labels"] + 3) % NUM_CLASSES
+    batch = Batch(jnp.asarray(tiny["inputs"][::-1]), jnp.asarray(labels), jnp.asarray(weights),
+                  jnp.asarray(tiny["indices"]))
+    return {"importance": importance, "forget_batch": batch, "inputs": tiny["inputs"][::-1],
+            "labels": labels, "weights": weights}
 
 
 def _shadow_row(tiny):
@@ -200,6 +219,18 @@ def _expected(tiny, name, part, hyper):
         floored[:, 5] = teacher[keep > 0].min()
         return hyper["lambda_retain"] * _kl(logits * hyper["temperature"], floored, keep,
                                             hyper["temperature"])
+    if name == "l2ul":  # (n_a CE_a − n_f CE_f)/(n_a + n_f) + λ/2 Σ Ω̂ (θ − θ₀)²
+        extras = _l2ul_extras(tiny)
+        forget_logits = mlp_logits_float64(tiny["student"]["params"], extras["inputs"])
+        n_adv, n_forget = weights.sum(), extras["weights"].sum()
+        data = (n_adv * ce - n_forget * _ce(forget_logits, extras["labels"], extras["weights"])
+                ) / (n_adv + n_forget)
+        penalty = sum(np.sum(np.asarray(w, np.float64) * (np.asarray(p, np.float64)
+                                                           - np.asarray(p0, np.float64)) ** 2)
+                      for w, p, p0 in zip(jax.tree.leaves(extras["importance"]),
+                                          jax.tree.leaves(tiny["student"]["params"]),
+                                          jax.tree.leaves(tiny["teacher"]["params"])))
+        return data + hyper["reg_lambda"] * penalty / 2
     if (name, part) == ("l1_sparse", "retain"):
         return ce + hyper["gamma"] * _l1(tiny["student"]["params"])  # step 0: full γ
     if part == "forget" and hyper.get("alpha_l1"):  # amun_l1 at epoch 0: the full α
@@ -223,6 +254,7 @@ def test_term_equals_its_closed_form(tiny, name, part):
     overrides = {"neggrad_plus": {"beta": 0.7}, "scrub": {"alpha": 0.3, "gamma": 1.5,
                                                            "temperature": 3.0},
                  "l1_sparse": {"gamma": 0.01}, "scar": {"temperature": 2.0},
+                 "l2ul": {"reg_lambda": 0.7},
                  # the tiny inputs are standard normal, not pixels: step in their coordinates
                  "boundary_shrink": {"bound": 0.5, "clamp_pixels": False}}.get(name)
     context = _context(tiny, name, overrides)
