@@ -194,20 +194,25 @@ def test_a_quickstart_saved_before_a_new_optional_field_is_still_recognised(tmp_
     assert before != changed
 
 
-@pytest.mark.slow  # ~25 s
+@pytest.mark.slow  # ~60 s
 def test_class_baselines_of_trw_run_from_the_command_line(tmp_path):
-    """``svd_unlearning`` (one shot, no step) and ``uam`` (its tuned ρ) forget a whole digit
-    through ``jaxunlearn unlearn``; the original still knows it."""
+    """``svd_unlearning`` (one shot, no step), ``uam`` (its tuned ρ), ``scar`` (on 300
+    Fashion-MNIST images resized to 8×8, the original's public set) and ``l2ul`` forget a whole
+    digit through ``jaxunlearn unlearn``; the original still knows it."""
     config = ROOT / "experiments" / "configs" / "digits_mlp.py"
     original = tmp_path / "original"
     trained = _cli("train", "--config", str(config), "--workdir", str(original), "--set",
                    "train.epochs=2", "--set", "data.forget_fraction=none", "--set",
-                   "data.forget_classes=3")
+                   "data.forget_classes=3", "--set", "data.public_source=fashion_mnist",
+                   "--set", "data.public_size=300")
     assert trained.returncode == 0, trained.stderr
     assert float(trained.stdout.split("UA ")[1].split()[0]) < 20.0  # it knows the digit
     rows = {}
     for method, extra in (("svd_unlearning", []),
-                          ("uam", ["--hp", "rho=2", "--hp", "learning_rate=0.1"])):
+                          ("uam", ["--hp", "rho=2", "--hp", "learning_rate=0.1"]),
+                          ("scar", ["--hp", "learning_rate=2e-3", "--hp", "epochs=20"]),
+                          ("l2ul", ["--hp", "learning_rate=1e-4", "--hp", "epochs=5",
+                                    "--hp", "batch_size=64"])):
         out = tmp_path / method
         result = _cli("unlearn", "--from", str(original), "--method", method, *extra,
                       "--out", str(out))
@@ -217,5 +222,5 @@ def test_class_baselines_of_trw_run_from_the_command_line(tmp_path):
         assert payload["log"]["method"] == method
     assert json.loads((tmp_path / "svd_unlearning" / "metrics.json").read_text())[
         "log"]["steps"] == 0
-    for row in rows.values():
-        assert row["UA"] > 90.0 and row["RA"] > 90.0
+    for method, row in rows.items():  # ℓ2-UL's ascent costs some retain accuracy (tuning: 91 %)
+        assert row["UA"] > 90.0 and row["RA"] > (85.0 if method == "l2ul" else 90.0), (method, row)

@@ -134,7 +134,9 @@ def _prepare(model_fns, variables, splits, hyper, key):
     if getattr(splits, "public", None) is None or len(splits.public) == 0:
         raise ValueError("splits: scar distils on surrogate data and reads it from splits.public; "
                          "make the splits with public_size= or public_fraction= (or "
-                         "public_source=, the paper's out-of-distribution images)")
+                         "public_source=, the paper's out-of-distribution images); from the "
+                         "command line, train the original with --set data.public_source=<dataset> "
+                         "--set data.public_size=<n>")
     forgotten = forget_classes(splits)
     classes = [c for c in range(splits.train.num_classes) if c not in forgotten]
     retain = splits.retain_set
