@@ -72,6 +72,12 @@ AUTO_LEARNING_RATES = {
 }
 
 
+# Unlearning epochs tried when ``--epochs`` is not given: SCAR, one step per surrogate batch
+# where the others make a pass over D_r, gets its authors' cap of 30 epochs and a third of it
+DEFAULT_EPOCHS = (2, 5)
+METHOD_EPOCHS = {"scar": (10, 30)}
+
+
 # A method's own third axis, tried at every learning rate and epoch count: UAM's radius ρ (its
 # authors publish none; SAM's customary 0.05 and two larger ones, since a larger ρ is what
 # pushes the forget loss up)
@@ -125,7 +131,9 @@ def main(argv=None) -> int:
                              f"{AMUN_LEARNING_RATES}; 'auto': each method family's range "
                              "(AUTO_LEARNING_RATES); 'times:1,3': multiples of the method's "
                              "tuned rate (a masked variant's: its base method's)")
-    parser.add_argument("--epochs", default="2,5", help="unlearning epochs to try")
+    parser.add_argument("--epochs", default=None,
+                        help="unlearning epochs to try (default 2,5; 10,30 for SCAR: "
+                             "METHOD_EPOCHS)")
     parser.add_argument("--periods", default="1,5,10",
                         help="AMUN: epochs between ×0.1 learning-rate decays (its second axis, "
                              "at 10 epochs)")
@@ -149,7 +157,8 @@ def main(argv=None) -> int:
                or (m.partition("+")[2] and m.partition("+")[2] not in ADDONS)]
     if unknown:
         parser.error(f"--methods: unknown {unknown}")
-    epochs = [int(e) for e in _floats(args.epochs, "--epochs")]
+    epochs = ([int(e) for e in _floats(args.epochs, "--epochs")] if args.epochs is not None
+              else None)
     periods = [int(p) for p in _floats(args.periods, "--periods")]
     # SCAR distils on an out-of-distribution surrogate set (the other splits are unchanged)
     surrogate = any(m.partition("+")[0] == "scar" for m in methods)
@@ -164,7 +173,9 @@ def main(argv=None) -> int:
         """Variants of ``method`` at ``rates`` (× its second axis), recorded in ``grid``."""
         base, _, addon = method.partition("+")
         amun = base in AMUN_METHODS
-        second = ("lr_decay_epochs", periods) if amun else ("epochs", epochs)
+        own_epochs = (epochs if epochs is not None else
+                      list(METHOD_EPOCHS.get(base, DEFAULT_EPOCHS)))
+        second = ("lr_decay_epochs", periods) if amun else ("epochs", own_epochs)
         third_name, third_values = METHOD_AXES.get(base, (None, (None,)))
         added = []
         for rate in rates:

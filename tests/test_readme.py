@@ -5,17 +5,20 @@ import io
 import pathlib
 import re
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+FASHION = pathlib.Path("/usr/share/datasets/fashion-mnist")
 
 
 def test_readme_python_example_runs_and_forgets_the_class():
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     output = io.StringIO()
     namespace: dict = {}
     with contextlib.redirect_stdout(output):
-        for block in blocks:  # later blocks continue the first one, as a reader would
+        for block in blocks[:2]:  # later blocks continue the first one, as a reader would
             exec(compile(block, "README.md", "exec"), namespace)
     original_ua, unlearned_ua = map(float, output.getvalue().split())
     result = namespace["result"]
@@ -34,3 +37,19 @@ def test_readme_commands_match_ci():
     assert len(commands) == 2
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1] in ci.splitlines()  # CI runs exactly the README's test command
+
+
+def test_readme_surrogate_block_draws_fashion_mnist_at_the_digits_shape():
+    """The Data section's block, after the first: Fashion-MNIST at the digits' 8×8 as the public
+    set, the test set whole."""
+    if not (FASHION / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip("needs dataset-fashion-mnist")
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for block in (blocks[0], blocks[2]):
+            exec(compile(block, "README.md", "exec"), namespace)
+    splits = namespace["splits"]
+    assert splits.public.name == "fashion_mnist@8x8x1" and len(splits.public) == 1000
+    assert splits.public.input_shape == namespace["train_set"].input_shape
+    assert len(splits.test) == len(namespace["test_set"])
