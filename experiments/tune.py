@@ -73,9 +73,11 @@ AUTO_LEARNING_RATES = {
 
 
 # Unlearning epochs tried when ``--epochs`` is not given: SCAR, one step per surrogate batch
-# where the others make a pass over D_r, gets its authors' cap of 30 epochs and a third of it
+# where the others make a pass over D_r, gets its authors' cap of 30 epochs and a third of it;
+# ℓ2-UL, whose code stops as soon as every forget image is misclassified (its ascent on D_f
+# erodes the rest after that), also 3
 DEFAULT_EPOCHS = (2, 5)
-METHOD_EPOCHS = {"scar": (10, 30)}
+METHOD_EPOCHS = {"scar": (10, 30), "l2ul": (2, 3, 5)}
 
 
 # A method's own third axis, tried at every learning rate and epoch count: UAM's radius ρ (its
@@ -132,8 +134,8 @@ def main(argv=None) -> int:
                              "(AUTO_LEARNING_RATES); 'times:1,3': multiples of the method's "
                              "tuned rate (a masked variant's: its base method's)")
     parser.add_argument("--epochs", default=None,
-                        help="unlearning epochs to try (default 2,5; 10,30 for SCAR: "
-                             "METHOD_EPOCHS)")
+                        help="unlearning epochs to try (default 2,5; SCAR's and ℓ2-UL's "
+                             "in METHOD_EPOCHS)")
     parser.add_argument("--periods", default="1,5,10",
                         help="AMUN: epochs between ×0.1 learning-rate decays (its second axis, "
                              "at 10 epochs)")
