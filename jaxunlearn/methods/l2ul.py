@@ -16,8 +16,7 @@ Before the first step, from the original model f₀ and the forget set D_f:
   Ω̂ = 1 − (Ω − min Ω)/(max Ω − min Ω): parameters that matter to D_f may move freely.
 
 Each step takes one batch (x_a, t_a) of the adversarial set (the stream that defines an epoch)
-and the cycled forget batch (x_f, y_f), each forwarded in train mode (adversarial first), and
-minimises
+and the cycled forget batch (x_f, y_f), each forwarded in train mode, and minimises
 
     L = −CE(f(x_f), y_f) · n_f/(n_f + n_a) + CE(f(x_a), t_a) · n_a/(n_f + n_a)
         + λ Σ_θ Σ Ω̂ ⊙ (θ − θ₀)² / 2,
@@ -39,6 +38,11 @@ Differences from the code, all deliberate and kept small:
 - **Box then ball.** Each PGD step projects onto the ball, then clamps to the box (a point in
   both); advertorch clamps first, projects, and clamps once more at the end. Its random start
   (a uniform image in the box, moved to within ε of x) is kept.
+- **Two terms.** The −CE on D_f is the method's forget term and the rest its retain term, so the
+  feasible-update masks and SalUn's mask compose with it. The forget term weighs by the nominal
+  adversarial batch (``batch_size``, or the set's size when smaller), which is the code's n_a but
+  on an epoch's last, partial batch; and the forget batch is forwarded first (the code forwards
+  the adversarial batch first), which only orders batch norm's running-statistics updates.
 - **Stopping.** The code stops after the first step at which every forget image is
   misclassified (and caps passes at 1,000); here ``epochs`` is a tuned number of passes over the
   adversarial set, like every other method's.
@@ -164,18 +168,26 @@ def parameter_importance(apply_fn, variables, inputs: np.ndarray, batch_size: in
     return jax.tree.map(invert, total)
 
 
-def _step_loss(params, model_state, batch, context):
-    """L of the module docstring on the step's adversarial ``batch`` and forget batch."""
-    forget, aux = context.forget_batch, context.aux
-    adv_logits, state = logits_of(context, params, model_state, batch.inputs)
-    forget_logits, state = logits_of(context, params, state, forget.inputs)
-    n_adv, n_forget = jnp.sum(batch.weights), jnp.sum(forget.weights)
-    total = jnp.maximum(n_adv + n_forget, 1.0)
-    loss = (cross_entropy(adv_logits, batch.labels, batch.weights) * n_adv
-            - cross_entropy(forget_logits, forget.labels, forget.weights) * n_forget) / total
+def _unlearn(params, model_state, batch, context):
+    """The forget part of L: −CE(f(x_f), y_f) · n_f/(n_f + n_a), n_a the nominal adversarial
+    batch (the actual one but for an epoch's last, partial batch)."""
+    logits, state = logits_of(context, params, model_state, batch.inputs)
+    count = jnp.sum(batch.weights)
+    weight = count / jnp.maximum(count + context.aux["adversarial_batch"], 1.0)
+    return -cross_entropy(logits, batch.labels, batch.weights) * weight, state
+
+
+def _retain(params, model_state, batch, context):
+    """The rest of L on the step's adversarial ``batch``: CE(f(x_a), t_a) · n_a/(n_f + n_a)
+    (n_f from the step's forget batch) + λ Σ Ω̂ (θ − θ₀)² / 2."""
+    aux = context.aux
+    logits, state = logits_of(context, params, model_state, batch.inputs)
+    count = jnp.sum(batch.weights)
+    weight = count / jnp.maximum(count + jnp.sum(context.forget_batch.weights), 1.0)
     penalty = sum(jnp.sum(w * jnp.square(p - p0)) for w, p, p0 in zip(
         jax.tree.leaves(aux["importance"]), jax.tree.leaves(params), jax.tree.leaves(aux["origin"])))
-    return loss + context.hyper["reg_lambda"] * penalty / 2.0, state
+    return (cross_entropy(logits, batch.labels, batch.weights) * weight
+            + context.hyper["reg_lambda"] * penalty / 2.0), state
 
 
 def _prepare(model_fns, variables, splits, hyper, key):
@@ -197,7 +209,8 @@ def _prepare(model_fns, variables, splits, hyper, key):
     importance = parameter_importance(model_fns.apply, variables, np.asarray(forget.inputs),
                                       int(hyper["forget_batch_size"]))
     return Prepared(
-        aux={"origin": variables["params"], "importance": importance},
+        aux={"origin": variables["params"], "importance": importance,
+             "adversarial_batch": jnp.float32(min(int(hyper["batch_size"]), len(labels)))},
         retain_inputs=inputs, retain_labels=labels,
         log={"l2ul_adversarial_size": int(len(labels)),
              "l2ul_epsilon": float(hyper["pgd_epsilon"] * scale),
@@ -223,7 +236,8 @@ L2UL = register_method(Method(
     name="l2ul",
     summary="ℓ2-UL: −CE on D_f + CE on targeted ℓ2-PGD images of D_f + MAS-weighted distance to "
             "θ₀ (Cha et al., AAAI 2024; csm9493/L2UL Baseline 3)",
-    retain_term=_step_loss,
+    forget_term=_unlearn,
+    retain_term=_retain,
     primary="retain",
     defaults={"epochs": 5, "learning_rate": 1e-3, "momentum": 0.9, "weight_decay": 1e-4,
               "batch_size": 256, "forget_batch_size": 32, "rounds": 20, "pgd_epsilon": 4.0,

@@ -22,9 +22,9 @@ from jaxunlearn.methods import METHODS, unlearn
 from jaxunlearn.transforms import static_mask
 from method_helpers import identical, leaves, trained_digits_mlp
 
-# methods without a forget term that still read D_f: UAM's ascent direction and ℓ2-UL's ascent
-# (their steps gather forget batches) and SVD unlearning's forget activations (in prepare)
-READ_FORGET_WITHOUT_A_TERM = ("l2ul", "svd_unlearning", "uam")
+# methods without a forget term that still read D_f: UAM's ascent direction (its step gathers
+# forget batches) and SVD unlearning's forget activations (in prepare)
+READ_FORGET_WITHOUT_A_TERM = ("svd_unlearning", "uam")
 RETAIN_ONLY = sorted(name for name, method in METHODS.items()
                      if method.forget_term is None and name not in READ_FORGET_WITHOUT_A_TERM)
 POISON = float(np.finfo(np.float32).max)

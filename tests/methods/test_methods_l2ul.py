@@ -182,3 +182,18 @@ def test_l2ul_rejects_bad_hyperparameters(small, bad, match):
     fns, variables, splits = small
     with pytest.raises(ValueError, match=match):
         unlearn(fns, variables, splits, "l2ul", hyperparams=bad, progress=False)
+
+
+@pytest.mark.parametrize("addon", ["and_mask", "prob_mask", "salun_mask"])
+def test_l2ul_composes_with_the_masks(small, addon):
+    """Its −CE on D_f is a forget term and the rest a retain term, so the masks that weigh one
+    against the other apply: a masked run moves fewer parameters than the plain one."""
+    fns, variables, splits = small
+    hyper = {"rounds": 1, "pgd_steps": 3, "learning_rate": 0.05}
+    plain = unlearn(fns, variables, splits, "l2ul", hyperparams=hyper, steps=2, progress=False)
+    masked = unlearn(fns, variables, splits, "l2ul", hyperparams=hyper, steps=2,
+                     addons=(addon,), progress=False)
+    moved = lambda result: sum(  # noqa: E731
+        int(np.sum(np.asarray(a) != np.asarray(b))) for a, b in zip(
+            jax.tree.leaves(result.variables["params"]), jax.tree.leaves(variables["params"])))
+    assert 0 < moved(masked) < moved(plain)

@@ -136,15 +136,16 @@ def _context(tiny, name, hyper_overrides=None, step=0, steps_per_epoch=10):
     forget_batch = None
     if name == "l2ul":  # θ₀ the teacher, random importances; the forget batch reversed
         l2ul = _l2ul_extras(tiny)
-        aux.update(origin=tiny["teacher"]["params"], importance=l2ul["importance"])
+        aux.update(origin=tiny["teacher"]["params"], importance=l2ul["importance"],
+                   adversarial_batch=jnp.float32(10.0))
         forget_batch = l2ul["forget_batch"]
     return TermContext(tiny["fns"].apply, aux, hyper, jax.random.key(0), jnp.int32(step),
                        steps_per_epoch, NUM_CLASSES, forget_batch)
 
 
 def _l2ul_extras(tiny):
-    """ℓ2-UL's Ω̂ (uniform in [0, 1], one per parameter) and a forget batch of 5 real rows (the
-    tiny batch's inputs reversed, other labels)."""
+    """ℓ2-UL's Ω̂ (uniform in [0, 1], one per parameter) and the step's forget batch, 5 real rows
+    (the tiny batch's inputs reversed, other labels), which its retain term counts."""
     rng = np.random.default_rng(11)
     importance = jax.tree.map(lambda leaf: jnp.asarray(rng.random(leaf.shape), jnp.float32),
                               tiny["teacher"]["params"])
@@ -219,18 +220,17 @@ def _expected(tiny, name, part, hyper):
         floored[:, 5] = teacher[keep > 0].min()
         return hyper["lambda_retain"] * _kl(logits * hyper["temperature"], floored, keep,
                                             hyper["temperature"])
-    if name == "l2ul":  # (n_a CE_a − n_f CE_f)/(n_a + n_f) + λ/2 Σ Ω̂ (θ − θ₀)²
+    if name == "l2ul":  # n_f, n_a: the forget batch's rows and the adversarial batch's
         extras = _l2ul_extras(tiny)
-        forget_logits = mlp_logits_float64(tiny["student"]["params"], extras["inputs"])
-        n_adv, n_forget = weights.sum(), extras["weights"].sum()
-        data = (n_adv * ce - n_forget * _ce(forget_logits, extras["labels"], extras["weights"])
-                ) / (n_adv + n_forget)
+        if part == "forget":  # −CE_f n_f/(n_f + n_a), n_a nominal (10 in the aux)
+            return -ce * weights.sum() / (weights.sum() + 10.0)
         penalty = sum(np.sum(np.asarray(w, np.float64) * (np.asarray(p, np.float64)
                                                            - np.asarray(p0, np.float64)) ** 2)
                       for w, p, p0 in zip(jax.tree.leaves(extras["importance"]),
                                           jax.tree.leaves(tiny["student"]["params"]),
                                           jax.tree.leaves(tiny["teacher"]["params"])))
-        return data + hyper["reg_lambda"] * penalty / 2
+        n_adv, n_forget = weights.sum(), extras["weights"].sum()  # CE_a n_a/(n_a + n_f) + reg
+        return ce * n_adv / (n_adv + n_forget) + hyper["reg_lambda"] * penalty / 2
     if (name, part) == ("l1_sparse", "retain"):
         return ce + hyper["gamma"] * _l1(tiny["student"]["params"])  # step 0: full γ
     if part == "forget" and hyper.get("alpha_l1"):  # amun_l1 at epoch 0: the full α
