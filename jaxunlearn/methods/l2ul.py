@@ -68,6 +68,7 @@ from jaxunlearn.methods.amun import pixel_apply, pixels_in_unit_box
 from jaxunlearn.methods.base import Method, Prepared, logits_of, register_method
 from jaxunlearn.methods.run import forget_classes
 from jaxunlearn.train import keys
+from jaxunlearn.train.progress import progress_bar
 
 _ATTACK_BATCH = 512
 
@@ -120,20 +121,22 @@ def adversarial_set(apply_fn, variables, dataset, targets: np.ndarray, key: jax.
         apply = pixel_apply(apply_fn, tuple(mean.ravel().tolist()), tuple(std.ravel().tolist()))
     else:
         start, apply = inputs, apply_fn
-    rounds, count = targets.shape
-    tiled = np.tile(start, (rounds,) + (1,) * (start.ndim - 1))
+    tiled = np.tile(start, (targets.shape[0],) + (1,) * (start.ndim - 1))
     flat_targets = targets.reshape(-1)
     out = np.empty_like(tiled)
-    for begin in range(0, len(tiled), _ATTACK_BATCH):
-        chunk = slice(begin, begin + _ATTACK_BATCH)
-        rows = len(flat_targets[chunk])
-        padded = _ATTACK_BATCH - rows  # one compiled shape
-        x = np.concatenate([tiled[chunk], np.repeat(tiled[chunk][:1], padded, 0)])
-        t = np.concatenate([flat_targets[chunk], np.repeat(flat_targets[chunk][:1], padded)])
-        moved = targeted_attack(apply, variables, jnp.asarray(x), jnp.asarray(t),
-                                jax.random.fold_in(key, begin), epsilon, step_size,
-                                num_steps=num_steps, box=clamp_pixels)
-        out[chunk] = np.asarray(moved)[:rows]
+    size = min(_ATTACK_BATCH, len(tiled))  # one compiled shape: the last chunk is padded
+    with progress_bar(-(-len(tiled) // size), "l2ul adversarial set") as bar:
+        for begin in range(0, len(tiled), size):
+            chunk = slice(begin, begin + size)
+            rows = len(flat_targets[chunk])
+            x = np.concatenate([tiled[chunk], np.repeat(tiled[chunk][:1], size - rows, 0)])
+            t = np.concatenate([flat_targets[chunk],
+                                np.repeat(flat_targets[chunk][:1], size - rows)])
+            moved = targeted_attack(apply, variables, jnp.asarray(x), jnp.asarray(t),
+                                    jax.random.fold_in(key, begin), epsilon, step_size,
+                                    num_steps=num_steps, box=clamp_pixels)
+            out[chunk] = np.asarray(moved)[:rows]
+            bar.update(1)
     if clamp_pixels:
         out = (out - mean) / std
     return out.astype(np.float32), flat_targets

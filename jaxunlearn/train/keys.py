@@ -74,6 +74,8 @@ SCAR_AUGMENT = 0x5CA
 SVD_SAMPLES = 0x5FD
 """Folded into the run's key for SVD unlearning's samples (then 0: which forget rows, 1: the
 augmentation and conv windows)."""
+L2UL_ATTACK = 0x12A
+"""Folded into the run's key for ℓ2-UL's adversarial set (then 0: the targets, 1: the starts)."""
 
 
 def _key(key_or_data: jax.Array) -> jax.Array:
@@ -148,10 +150,6 @@ def alu_order_key(seed: int) -> jax.Array:
 def chain_permutation_key(noise_key: jax.Array) -> jax.Array:
     """The key of a Langevin chain's mini-batch permutation, from its noise key."""
     return jax.random.fold_in(_key(noise_key), CHAIN_PERMUTATION)
-L2UL_ATTACK = 0x12A
-"""Folded into the run's key for ℓ2-UL's adversarial set (then 0: the targets, 1: the starts)."""
-
-
 def l2ul_key(seed: int, purpose: int) -> jax.Array:
     """ℓ2-UL's key for its attack targets (``purpose`` 0) or its random starts (1), from the run's
     seed."""
