@@ -151,7 +151,13 @@ def _prepare(model_fns, variables, splits, hyper, key):
     distances = mahalanobis(forget_features, jnp.asarray(means, jnp.float32),
                             jnp.asarray(inverses, jnp.float32), hyper["delta"])
     public = splits.public
+    # a batch larger than its stream is the whole stream: cap both (to a multiple of 8, so that
+    # it still divides over a mesh), which spares the step the padding rows' work
+    capped = {name: min(int(hyper[name]), -(-count // 8) * 8)
+              for name, count in (("forget_batch_size", len(splits.forget_set)),
+                                  ("batch_size", len(public)))}
     return Prepared(
+        hyper={name: size for name, size in capped.items() if size < hyper[name]},
         aux={"teacher": variables, "means": jnp.asarray(means, jnp.float32),
              "inverses": jnp.asarray(inverses, jnp.float32),
              "targets": jnp.argmin(distances, axis=1).astype(jnp.int32),
