@@ -4,7 +4,7 @@ import jax
 import numpy as np
 
 from jaxunlearn.config import TrainConfig
-from jaxunlearn.data import load_digits
+from jaxunlearn.data import load_digits, make_splits
 from jaxunlearn.models import create_model_fns
 from jaxunlearn.train import train
 
@@ -45,3 +45,13 @@ def trained_digits_mlp(hidden_sizes, epochs):
     config = TrainConfig(epochs=epochs, batch_size=64, learning_rate=0.05)
     variables = train(fns.apply, variables, train_set, config, progress=False).variables
     return fns, variables, train_set, test_set
+
+
+def class_three_logistic():
+    """``(fns, variables, splits)``: softmax regression at a random start, and the first 240
+    digits with class 3 forgotten (UAM's and ℓ2-UL's float64 replays)."""
+    train_set, test_set = load_digits()
+    splits = make_splits(train_set.subset(np.arange(240)), test_set, forget_classes=[3], seed=0)
+    fns = create_model_fns("logistic_regression", 10)
+    variables = fns.init(jax.random.key(1), np.asarray(train_set.inputs[:1]))
+    return fns, variables, splits

@@ -9,21 +9,15 @@ import numpy as np
 import pytest
 
 from jaxunlearn.config import TrainConfig
-from jaxunlearn.data import load_digits, make_splits
 from jaxunlearn.methods import get_method, unlearn, unlearn_many
 from jaxunlearn.methods import l2ul
-from jaxunlearn.models import create_model_fns
 from jaxunlearn.train import stack_models, train
-from tests.methods.method_helpers import assert_trees_close
+from tests.methods.method_helpers import assert_trees_close, class_three_logistic
 
 
 @pytest.fixture(scope="module")
 def small():
-    train, test = load_digits()
-    splits = make_splits(train.subset(np.arange(240)), test, forget_classes=[3], seed=0)
-    fns = create_model_fns("logistic_regression", 10)
-    variables = fns.init(jax.random.key(1), np.asarray(train.inputs[:1]))
-    return fns, variables, splits
+    return class_three_logistic()
 
 
 def _weights(variables):

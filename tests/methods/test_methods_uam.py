@@ -10,20 +10,14 @@ import jax
 import numpy as np
 import pytest
 
-from jaxunlearn.data import load_digits, make_splits
 from jaxunlearn.methods import unlearn, unlearn_many
-from jaxunlearn.models import create_model_fns
 from jaxunlearn.train import stack_models
-from tests.methods.method_helpers import assert_trees_close
+from tests.methods.method_helpers import assert_trees_close, class_three_logistic
 
 
 @pytest.fixture(scope="module")
 def small():
-    train, test = load_digits()
-    splits = make_splits(train.subset(np.arange(240)), test, forget_classes=[3], seed=0)
-    fns = create_model_fns("logistic_regression", 10)
-    variables = fns.init(jax.random.key(1), np.asarray(train.inputs[:1]))
-    return fns, variables, splits
+    return class_three_logistic()
 
 
 def _softmax_grads(w, b, x, y):
