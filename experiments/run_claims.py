@@ -111,7 +111,7 @@ def parts(out: str, small: bool) -> list[tuple[str, list[str], float]]:
          240),
         ("amun", py + [f"{HERE}/amun/run.py", *data, "--methods", AMUN_METHODS,
                        "--rmia-references", "8", "--out", f"{out}/amun_{tier}", *cache], 420),
-        ("trw", py + [f"{HERE}/trw/run.py", *data, "--out", f"{out}/trw_{tier}", *cache], 200),
+        ("trw", py + [f"{HERE}/trw/run.py", *data, "--out", f"{out}/trw_{tier}", *cache], 450),
         ("i2i", py + [f"{HERE}/i2i/run.py", "--settings", "fashion_class,fashion_inpaint_class",
                       "--seeds", "0,1,2", "--out", f"{out}/i2i"], 600),
         ("summary", py + [f"{HERE}/summary.py", "--results", out], 5),
