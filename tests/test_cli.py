@@ -54,6 +54,7 @@ def test_quickstart_prints_and_writes_the_table(tmp_path):
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == saved
 
 
+@pytest.mark.slow  # ~25 s: keeps the default suite under its 10-minute budget
 def test_train_resumes_and_refuses_to_mix_runs(tmp_path):
     workdir = tmp_path / "run"
     config = ROOT / "experiments" / "configs" / "digits_mlp.py"
@@ -69,6 +70,13 @@ def test_train_resumes_and_refuses_to_mix_runs(tmp_path):
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in workdir.rglob("*")
             if p.is_file()} == saved
     assert len(metrics["history"]) == 2
+    # a run.json written before data.public_size and data.public_source existed still matches
+    record = json.loads((workdir / "run.json").read_text())
+    for field in ("public_size", "public_source"):
+        del record["config"]["data"][field]
+    (workdir / "run.json").write_text(json.dumps(record))
+    older = _cli("train", "--config", str(config), "--workdir", str(workdir), "--set", "train.epochs=2")
+    assert older.returncode == 0 and "already holds this run" in older.stdout, older.stderr
 
     before = {p: p.stat().st_mtime_ns for p in workdir.rglob("*") if p.is_file()}
     clash = _cli("train", "--config", str(config), "--workdir", str(workdir), "--set", "train.epochs=3")

@@ -89,6 +89,7 @@ def test_report_errors(tmp_path, capsys, make, args, message):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # ~18 s: keeps the default suite under its 10-minute budget
 def test_evaluate_an_image_to_image_model(tmp_path, capsys):
     # A digits autoencoder (3 epochs), its retrained reference and an i2i_decouple run:
     # evaluate switches to the reconstruction metrics.

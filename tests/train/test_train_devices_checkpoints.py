@@ -46,6 +46,7 @@ def _load(path):
         return [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
 
 
+@pytest.mark.slow  # ~16 s: keeps the default suite under its 10-minute budget
 def test_one_and_four_devices_give_the_same_parameters(tmp_path):
     one = _run(["--out", str(tmp_path / "one.npz")], devices=1)
     four = _run(["--out", str(tmp_path / "four.npz")], devices=4)
@@ -76,6 +77,7 @@ def test_batch_size_must_split_over_devices(tmp_path):
     )
 
 
+@pytest.mark.slow  # ~22 s: keeps the default suite under its 10-minute budget
 def test_killed_and_resumed_run_is_bit_identical(tmp_path):
     reference = _run(["--out", str(tmp_path / "reference.npz"), "--epochs", "6"])
     assert reference.returncode == 0, reference.stderr
