@@ -142,3 +142,24 @@ def test_scar_needs_surrogate_data_and_a_head(digits):
     with pytest.raises(ValueError, match="delta must be > 0"):
         unlearn(fns, variables, splits, "scar", steps=1, progress=False,
                 hyperparams={"delta": 0.0})
+
+
+def test_scar_caps_its_batches_at_its_streams_and_composes_with_the_masks(digits):
+    """A batch of 1,024 over 120 surrogate images and a class of ~30 is the whole stream: the
+    run records the capped sizes (multiples of 8 at or just above each stream). Its Mahalanobis
+    term is a forget term and its distillation a retain term, so the feasible-update masks
+    apply: a masked run moves fewer parameters than the plain one."""
+    fns, variables, splits = digits
+    plain = unlearn(fns, variables, splits, "scar", steps=2, key=0, progress=False)
+    sizes = plain.log["hyperparams"]
+    for name, count in (("batch_size", len(splits.public)),
+                        ("forget_batch_size", len(splits.forget_set))):
+        assert count <= sizes[name] < count + 8 and sizes[name] % 8 == 0, name
+    masked = unlearn(fns, variables, splits, "scar", steps=2, key=0, addons=("and_mask",),
+                     progress=False)
+
+    def moved(result):
+        return sum(int(np.sum(np.asarray(a) != np.asarray(b))) for a, b in zip(
+            jax.tree.leaves(result.variables["params"]), jax.tree.leaves(variables["params"])))
+
+    assert 0 < moved(masked) < moved(plain)
