@@ -67,7 +67,7 @@ from jaxunlearn.losses import cross_entropy
 from jaxunlearn.methods.amun import pixel_apply, pixels_in_unit_box
 from jaxunlearn.methods.base import Method, Prepared, logits_of, register_method
 from jaxunlearn.methods.run import forget_classes
-from jaxunlearn.train import keys
+from jaxunlearn.train import keys, predict_logits
 from jaxunlearn.train.progress import progress_bar
 
 _ATTACK_BATCH = 512
@@ -205,10 +205,7 @@ def _prepare(model_fns, variables, splits, hyper, key):
         model_fns.apply, variables, forget, targets, keys.l2ul_key(key, 1),
         epsilon=hyper["pgd_epsilon"] * scale, step_size=hyper["pgd_step"] * scale,
         num_steps=int(hyper["pgd_steps"]), clamp_pixels=bool(hyper["clamp_pixels"]))
-    predicted = np.concatenate([
-        np.asarray(jnp.argmax(model_fns.apply(variables, jnp.asarray(inputs[i:i + 1024]),
-                                              False)[0], -1))
-        for i in range(0, len(inputs), 1024)])
+    predicted = np.argmax(predict_logits(model_fns.apply, variables, inputs), axis=-1)
     importance = parameter_importance(model_fns.apply, variables, np.asarray(forget.inputs),
                                       int(hyper["forget_batch_size"]))
     return Prepared(

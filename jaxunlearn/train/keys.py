@@ -150,16 +150,23 @@ def alu_order_key(seed: int) -> jax.Array:
 def chain_permutation_key(noise_key: jax.Array) -> jax.Array:
     """The key of a Langevin chain's mini-batch permutation, from its noise key."""
     return jax.random.fold_in(_key(noise_key), CHAIN_PERMUTATION)
+
+
+def _purpose_key(seed: int, salt: int, purpose: int) -> jax.Array:
+    """``fold_in(fold_in(key(seed), salt), purpose)``: one of a method's several seeded keys."""
+    return jax.random.fold_in(jax.random.fold_in(jax.random.key(int(seed)), salt), purpose)
+
+
 def l2ul_key(seed: int, purpose: int) -> jax.Array:
     """ℓ2-UL's key for its attack targets (``purpose`` 0) or its random starts (1), from the run's
     seed."""
-    return jax.random.fold_in(jax.random.fold_in(jax.random.key(int(seed)), L2UL_ATTACK), purpose)
+    return _purpose_key(seed, L2UL_ATTACK, purpose)
 
 
 def svd_sample_key(seed: int, purpose: int = 0) -> jax.Array:
     """SVD unlearning's key for its forget rows (``purpose`` 0) or its augmentation and conv
     windows (1), from the run's seed."""
-    return jax.random.fold_in(jax.random.fold_in(jax.random.key(int(seed)), SVD_SAMPLES), purpose)
+    return _purpose_key(seed, SVD_SAMPLES, purpose)
 
 
 def scar_key(seed: int) -> jax.Array:
